@@ -1,0 +1,19 @@
+// Shared jest settings. TypeScript is compiled by swc (fast, no type-check: `npm run typecheck`
+// does that); `@srdiff/*` imports resolve to the sources so tests never need a prior build.
+const path = require('node:path');
+
+module.exports = (packageDir, overrides = {}) => ({
+  rootDir: packageDir,
+  displayName: path.basename(packageDir),
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/src/**/*.test.ts'],
+  transform: {
+    '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
+  },
+  moduleNameMapper: {
+    '^@srdiff/trainer$': path.join(__dirname, 'apps/trainer/src/index.ts'),
+    '^@srdiff/(.*)$': path.join(__dirname, 'packages/$1/src/index.ts'),
+  },
+  testTimeout: 120000,
+  ...overrides,
+});

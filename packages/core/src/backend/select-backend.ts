@@ -1,0 +1,124 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { requireOptional } from './require-optional';
+
+/**
+ * Which TensorFlow.js engine runs the networks:
+ * - `tensorflow`: the native libtensorflow from `@tensorflow/tfjs-node-gpu` (CUDA) or
+ *   `@tensorflow/tfjs-node` (CPU), optional peers the user installs;
+ * - `wasm`: XNNPACK compiled to WebAssembly (SIMD), bundled — the default on machines without the
+ *   native binding;
+ * - `cpu`: plain JavaScript kernels, slow, always available.
+ */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendPreference = 'auto' | BackendName;
+
+export interface BackendAttempt {
+  name: string;
+  ok: boolean;
+  reason: string;
+}
+
+export interface BackendSelection {
+  /** The tfjs backend now active. */
+  backend: BackendName;
+  /** Human-readable engine, e.g. "tensorflow (tfjs-node-gpu, CUDA)". */
+  description: string;
+  /** Every candidate tried, in order, with why it was or was not used. */
+  attempts: BackendAttempt[];
+}
+
+export const BACKEND_ENV_VAR = 'SRDIFF_BACKEND';
+const PREFERENCES: BackendPreference[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+let current: BackendSelection | undefined;
+
+function parsePreference(value: string, source: string): BackendPreference {
+  const v = value.trim().toLowerCase();
+  if (!(PREFERENCES as string[]).includes(v)) {
+    throw new Error(`${source}: unknown backend "${value}"; expected one of ${PREFERENCES.join(', ')}`);
+  }
+  return v as BackendPreference;
+}
+
+async function tryNative(attempts: BackendAttempt[]): Promise<string | undefined> {
+  for (const [pkg, label] of [['@tensorflow/tfjs-node-gpu', 'CUDA'], ['@tensorflow/tfjs-node', 'CPU']] as const) {
+    const loaded = requireOptional(pkg);
+    if (!loaded.module) {
+      attempts.push({ name: `tensorflow (${pkg})`, ok: false, reason: loaded.error ?? 'not installed' });
+      continue;
+    }
+    if (!tf.findBackend('tensorflow')) {
+      attempts.push({
+        name: `tensorflow (${pkg})`,
+        ok: false,
+        reason: 'loaded, but registered on another copy of @tensorflow/tfjs-core (install matching versions so npm dedupes them)',
+      });
+      continue;
+    }
+    if (await tf.setBackend('tensorflow')) {
+      attempts.push({ name: `tensorflow (${pkg})`, ok: true, reason: `native libtensorflow, ${label}` });
+      return `tensorflow (${pkg.replace('@tensorflow/', '')}, ${label})`;
+    }
+    attempts.push({ name: `tensorflow (${pkg})`, ok: false, reason: 'setBackend failed' });
+  }
+  return undefined;
+}
+
+async function trySimple(name: 'wasm' | 'cpu', attempts: BackendAttempt[]): Promise<boolean> {
+  try {
+    if (await tf.setBackend(name)) {
+      await tf.ready();
+      attempts.push({ name, ok: true, reason: name === 'wasm' ? 'WebAssembly (XNNPACK) kernels' : 'plain JavaScript kernels' });
+      return true;
+    }
+    attempts.push({ name, ok: false, reason: 'setBackend returned false' });
+  } catch (err) {
+    attempts.push({ name, ok: false, reason: (err as Error).message });
+  }
+  return false;
+}
+
+/**
+ * Activates the fastest engine that loads: native GPU → native CPU → wasm → cpu.
+ * `preference` (or the `SRDIFF_BACKEND` environment variable, which wins over `'auto'`) forces one;
+ * a forced backend that fails to load is an error rather than a silent fallback.
+ */
+export async function selectBackend(preference: BackendPreference = 'auto'): Promise<BackendSelection> {
+  let pref = parsePreference(preference, 'selectBackend');
+  const env = process.env[BACKEND_ENV_VAR];
+  if (env && pref === 'auto') pref = parsePreference(env, BACKEND_ENV_VAR);
+  const attempts: BackendAttempt[] = [];
+  let description: string | undefined;
+  let backend: BackendName | undefined;
+
+  if (pref === 'auto' || pref === 'tensorflow') {
+    description = await tryNative(attempts);
+    if (description) backend = 'tensorflow';
+  }
+  if (!backend && (pref === 'auto' || pref === 'wasm') && (await trySimple('wasm', attempts))) {
+    backend = 'wasm';
+    description = 'wasm (XNNPACK, single thread)';
+  }
+  if (!backend && (pref === 'auto' || pref === 'cpu') && (await trySimple('cpu', attempts))) {
+    backend = 'cpu';
+    description = 'cpu (JavaScript)';
+  }
+  if (!backend) {
+    const why = attempts.map((a) => `  ${a.name}: ${a.reason}`).join('\n');
+    throw new Error(`selectBackend("${pref}"): no backend could be started:\n${why}`);
+  }
+  current = { backend, description: description!, attempts };
+  return current;
+}
+
+/** The selection made by the last {@link selectBackend} call, if any. */
+export function currentBackend(): BackendSelection | undefined {
+  return current && tf.getBackend() === current.backend ? current : undefined;
+}
+
+/** Selects the default backend once (idempotent); what library entry points call before computing. */
+export async function ensureBackend(): Promise<BackendSelection> {
+  return currentBackend() ?? selectBackend();
+}

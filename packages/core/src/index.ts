@@ -1,0 +1,14 @@
+/**
+ * @srdiff/core — the shared foundation of srdiff: backend selection, a PyTorch-named module
+ * system and layers, state-dict / safetensors / .npy IO, optimisers and seeded randomness.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export { tf };
+export * from './backend/select-backend';
+export { requireOptional } from './backend/require-optional';
+export * from './random/rng';
+export * from './io/host-tensor';
+export * from './io/atomic';
+export * from './io/safetensors';
+export * from './io/npy';

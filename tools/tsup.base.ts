@@ -1,0 +1,24 @@
+import type { Options } from 'tsup';
+
+/**
+ * Shared tsup settings: every package ships ESM (`.mjs`) + CommonJS (`.js`) + type declarations.
+ * Workspace packages and all npm dependencies stay external, so consumers get one copy of
+ * TensorFlow.js (its backend registry is global state).
+ */
+export function packageConfig(overrides: Partial<Options> = {}): Options {
+  return {
+    entry: ['src/index.ts'],
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    platform: 'node',
+    splitting: false,
+    treeshake: true,
+    skipNodeModulesBundle: true,
+    external: [/^@srdiff\//, /^@tensorflow\//, '@xenova/transformers', 'onnxruntime-node', 'onnxruntime-web', 'sharp'],
+    tsconfig: 'tsconfig.json',
+    ...overrides,
+  };
+}
