@@ -12,3 +12,4 @@ export * from './io/host-tensor';
 export * from './io/atomic';
 export * from './io/safetensors';
 export * from './io/npy';
+export * from './ops/conv2d';
