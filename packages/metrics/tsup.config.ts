@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { packageConfig } from '../../tools/tsup.base';
 
-export default defineConfig(packageConfig());
+// shims: `__filename` in the ESM build, so the optional `sharp` peer resolves from this package.
+export default defineConfig(packageConfig({ shims: true }));
