@@ -12,4 +12,8 @@ export * from './io/host-tensor';
 export * from './io/atomic';
 export * from './io/safetensors';
 export * from './io/npy';
+export * from './io/checkpoint';
 export * from './ops/conv2d';
+export * from './nn';
+export * from './optim';
+export * from './verify/tolerance';

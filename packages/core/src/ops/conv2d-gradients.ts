@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type Conv2dGeometry, isStrideOne, strideOneProblem, type StrideOneProblem } from './conv2d-geometry';
+import { tapRows } from './tap-rows';
+
+/*
+ * Gradients of y = conv2d(x, W) (PyTorch semantics, NHWC, filter [kh, kw, C, O]) as the two
+ * operations the wasm backend runs fast: a stride-1 forward convolution (XNNPACK) and a plain
+ * matMul. tfjs-backend-wasm has no Conv2DBackpropFilter kernel, its Conv2DBackpropInput is a
+ * slow loop, and both matMul with transposeA/transposeB and rank > 4 transposes fall back to slow
+ * paths there (DESIGN §4), so none of those appear below.
+ *
+ * A strided convolution is first rewritten as a stride-1 one (conv2d-geometry.ts):
+ *   z = spaceToDepth(pad(x)),  V[q, r·C + c] = W[s·q + r, c]  ⇒  conv(x, W, stride s) = conv(z, V, stride 1).
+ */
+
+/** dL/dx: the full correlation of dy with the spatially flipped, in/out-swapped filter. */
+export function conv2dInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, g: Conv2dGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const p = strideOneProblem(g);
+    const v = isStrideOne(g) ? filter : filterToStrideOne(filter, g, p);
+    const flipped = tf.transpose(tf.reverse(v, [0, 1]), [0, 1, 3, 2]);
+    // Rows of dz = outHeight + top + bottom - kernel + 1 must equal p.height (likewise columns).
+    const top = p.kernelHeight - 1 - p.padTop;
+    const left = p.kernelWidth - 1 - p.padLeft;
+    const bottom = p.height - g.outHeight + p.padTop;
+    const right = p.width - g.outWidth + p.padLeft;
+    let dz = tf.conv2d(dy, flipped as tf.Tensor4D, 1, [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]]);
+    if (top < 0 || left < 0 || bottom < 0 || right < 0) {
+      // Padding wider than kernel - 1: the first/last outputs see only padding, so dy's border is dropped.
+      dz = tf.slice(dz, [0, Math.max(-top, 0), Math.max(-left, 0), 0], [-1, p.height, p.width, -1]);
+    }
+    if (isStrideOne(g)) return dz;
+    const padded = depthToSpace(dz, g.strideHeight, g.strideWidth, g.inChannels);
+    return tf.slice(padded, [0, g.padHeight, g.padWidth, 0], [-1, g.inHeight, g.inWidth, -1]);
+  });
+}
+
+/**
+ * dL/dW[i, j, c, o] = Σ_{n,a,b} xpad[n, a + i, b + j, c] · dy[n, a, b, o], one matMul:
+ * A [taps·C, n·Hp·Wp] · dyGrid [n·Hp·Wp, O]. A row is channel c of the padded input, flattened over
+ * the whole padded grid and shifted by i·Wp + j; dyGrid is dy placed in the top-left corner of that
+ * grid with zeros elsewhere, so shifted reads that wrap into the next row or image meet a zero.
+ * The only large copies are one transpose of x, one pad of dy and the shifted rows.
+ */
+export function conv2dFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, g: Conv2dGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const p = strideOneProblem(g);
+    const z = isStrideOne(g) ? x : inputToStrideOne(x, g, p);
+    const gridHeight = p.height + p.padTop + p.padBottom;
+    const gridWidth = p.width + p.padLeft + p.padRight;
+    const gridSize = g.batch * gridHeight * gridWidth;
+    const hasPad = p.padTop + p.padBottom + p.padLeft + p.padRight > 0;
+    const zPadded = hasPad ? tf.pad(z, [[0, 0], [p.padTop, p.padBottom], [p.padLeft, p.padRight], [0, 0]]) : z;
+    const planes = tf.reshape(tf.transpose(zPadded, [3, 0, 1, 2]), [p.channels, gridSize]) as tf.Tensor2D;
+    const offsets: number[] = [];
+    for (let i = 0; i < p.kernelHeight; i++) for (let j = 0; j < p.kernelWidth; j++) offsets.push(i * gridWidth + j);
+    const columns = offsets.length === 1 && offsets[0] === 0 ? planes : tapRows(planes, offsets);
+    const dyGrid = tf.pad(dy, [[0, 0], [0, gridHeight - g.outHeight], [0, gridWidth - g.outWidth], [0, 0]]);
+    const dv = tf.matMul(columns, tf.reshape(dyGrid, [gridSize, g.outChannels]));
+    const dvFilter = tf.reshape(dv, [p.kernelHeight, p.kernelWidth, p.channels, g.outChannels]) as tf.Tensor4D;
+    return isStrideOne(g) ? dvFilter : filterFromStrideOne(dvFilter, g, p);
+  });
+}
+
+/** z = spaceToDepth(pad(x)): [n, H', W', sh·sw·C] with channel index (rh·sw + rw)·C + c. */
+function inputToStrideOne(x: tf.Tensor4D, g: Conv2dGeometry, p: StrideOneProblem): tf.Tensor4D {
+  const padded = tf.pad(x, [
+    [0, 0],
+    [g.padHeight, g.padHeight + p.spaceToDepthPadBottom],
+    [g.padWidth, g.padWidth + p.spaceToDepthPadRight],
+    [0, 0],
+  ]);
+  // [n·H', sh, W', sw·C] → [n·H', W', sh, sw·C]: a rank-4 transpose (rank 6 is slow on wasm).
+  const blocks = tf.reshape(padded, [g.batch * p.height, g.strideHeight, p.width, g.strideWidth * g.inChannels]);
+  return tf.reshape(tf.transpose(blocks, [0, 2, 1, 3]), [g.batch, p.height, p.width, p.channels]);
+}
+
+/** Inverse of the space-to-depth above: [n, H', W', sh·sw·C] → [n, sh·H', sw·W', C]. */
+function depthToSpace(z: tf.Tensor4D, sh: number, sw: number, channels: number): tf.Tensor4D {
+  const [n, h, w] = z.shape;
+  const blocks = tf.reshape(z, [n * h, w, sh, sw * channels]);
+  return tf.reshape(tf.transpose(blocks, [0, 2, 1, 3]), [n, h * sh, w * sw, channels]);
+}
+
+/** V[qh, qw, (rh·sw + rw)·C + c, o] = W[sh·qh + rh, sw·qw + rw, c, o], zero past the kernel. Small tensors. */
+function filterToStrideOne(filter: tf.Tensor4D, g: Conv2dGeometry, p: StrideOneProblem): tf.Tensor4D {
+  const [sh, sw] = [g.strideHeight, g.strideWidth];
+  const padded = tf.pad(filter, [[0, p.kernelHeight * sh - g.kernelHeight], [0, p.kernelWidth * sw - g.kernelWidth], [0, 0], [0, 0]]);
+  const blocks = tf.reshape(padded, [p.kernelHeight, sh, p.kernelWidth, sw, g.inChannels, g.outChannels]);
+  return tf.reshape(tf.transpose(blocks, [0, 2, 1, 3, 4, 5]), [p.kernelHeight, p.kernelWidth, p.channels, g.outChannels]);
+}
+
+function filterFromStrideOne(v: tf.Tensor4D, g: Conv2dGeometry, p: StrideOneProblem): tf.Tensor4D {
+  const [sh, sw] = [g.strideHeight, g.strideWidth];
+  const blocks = tf.reshape(v, [p.kernelHeight, p.kernelWidth, sh, sw, g.inChannels, g.outChannels]);
+  const full = tf.reshape(tf.transpose(blocks, [0, 2, 1, 3, 4, 5]), [p.kernelHeight * sh, p.kernelWidth * sw, g.inChannels, g.outChannels]);
+  return tf.slice(full, [0, 0, 0, 0], [g.kernelHeight, g.kernelWidth, -1, -1]);
+}

@@ -1,0 +1,4 @@
+export * from './gradients';
+export * from './adamw';
+export * from './lr-schedules';
+export * from './ema';
