@@ -94,5 +94,5 @@ function filterFromStrideOne(v: tf.Tensor4D, g: Conv2dGeometry, p: StrideOneProb
   const [sh, sw] = [g.strideHeight, g.strideWidth];
   const blocks = tf.reshape(v, [p.kernelHeight, p.kernelWidth, sh, sw, g.inChannels, g.outChannels]);
   const full = tf.reshape(tf.transpose(blocks, [0, 2, 1, 3, 4, 5]), [p.kernelHeight * sh, p.kernelWidth * sw, g.inChannels, g.outChannels]);
-  return tf.slice(full, [0, 0, 0, 0], [g.kernelHeight, g.kernelWidth, -1, -1]);
+  return tf.slice(full as tf.Tensor4D, [0, 0, 0, 0], [g.kernelHeight, g.kernelWidth, -1, -1]);
 }

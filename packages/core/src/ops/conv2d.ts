@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { conv2dGeometry, toPair } from './conv2d-geometry';
+import { conv2dFilterGradient, conv2dInputGradient } from './conv2d-gradients';
 
 /** Options of {@link conv2d}, in PyTorch's terms. */
 export interface Conv2dOptions {
@@ -10,17 +12,66 @@ export interface Conv2dOptions {
 
 /**
  * 2-D convolution of NHWC `x` with a `[kh, kw, in, out]` filter, as PyTorch's `F.conv2d` (zero padding
- * on both sides, cross-correlation). Differentiable with respect to both inputs.
+ * on both sides, cross-correlation, no dilation). Differentiable with respect to both inputs.
  *
- * PLACEHOLDER: plain tf.conv2d; the fast-gradient version (matrix-product gradients that run on wasm)
- * replaces this body.
+ * The forward pass is the backend's own Conv2D kernel. The gradients are registered for this op
+ * (so they need no `register_all_gradients`, and only the inputs a `tf.grads`/`tf.variableGrads`
+ * call asks for are computed): a stride-1 forward convolution for the input and one matrix product
+ * for the filter, because wasm has no filter-gradient kernel, its input-gradient kernel is 10× slower
+ * than its forward, and cpu's filter gradient takes minutes (see `conv2d-gradients.ts`).
  */
 export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, options: Conv2dOptions = {}): tf.Tensor4D {
-  const [sh, sw] = pair(options.stride ?? 1);
-  const [ph, pw] = pair(options.padding ?? 0);
-  return tf.conv2d(x, filter, [sh, sw], [[0, 0], [ph, ph], [pw, pw], [0, 0]]);
+  const stride = toPair(options.stride ?? 1, 'stride');
+  const padding = toPair(options.padding ?? 0, 'padding');
+  conv2dGeometry(x.shape, filter.shape, stride, padding);
+  for (const [name, t] of [['input', x], ['filter', filter]] as const) {
+    if (t.dtype !== 'float32') throw new Error(`conv2d: ${name} must be float32, got ${t.dtype}`);
+  }
+  ensureForwardKernel(tf.getBackend());
+  const attrs: Conv2dAttrs = { strides: stride, padding };
+  return tf.engine().runKernel(CONV2D_KERNEL, { x, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
-function pair(v: number | [number, number]): [number, number] {
-  return typeof v === 'number' ? [v, v] : v;
+const CONV2D_KERNEL = 'SrdiffConv2D';
+
+interface Conv2dAttrs {
+  strides: [number, number];
+  padding: [number, number];
+}
+
+function explicitPad([ph, pw]: [number, number]): tf.backend_util.ExplicitPadding {
+  return [[0, 0], [ph, ph], [pw, pw], [0, 0]];
+}
+
+/** The op's forward kernel on a backend: that backend's Conv2D with explicit symmetric padding. */
+function ensureForwardKernel(backendName: string): void {
+  if (tf.getKernel(CONV2D_KERNEL, backendName)) return;
+  const conv = tf.getKernel(tf.Conv2D, backendName);
+  if (!conv) throw new Error(`conv2d: backend "${backendName}" has no Conv2D kernel`);
+  tf.registerKernel({
+    kernelName: CONV2D_KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { strides, padding } = attrs as unknown as Conv2dAttrs;
+      const convAttrs: tf.Conv2DAttrs = { strides, pad: explicitPad(padding), dataFormat: 'NHWC', dilations: [1, 1] };
+      return conv.kernelFunc({ inputs, backend, attrs: convAttrs as unknown as tf.NamedAttrMap });
+    },
+  });
+}
+
+if (!tf.getGradient(CONV2D_KERNEL)) {
+  tf.registerGradient({
+    kernelName: CONV2D_KERNEL,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const { strides, padding } = attrs as unknown as Conv2dAttrs;
+      const g = conv2dGeometry(x.shape, filter.shape, strides, padding);
+      const dy4 = dy as tf.Tensor4D;
+      return {
+        x: () => conv2dInputGradient(dy4, filter, g),
+        filter: () => conv2dFilterGradient(x, dy4, g),
+      };
+    },
+  });
 }
