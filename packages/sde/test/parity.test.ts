@@ -82,6 +82,22 @@ describe('verifySdeReference on the public reference set', () => {
       expect(row).toMatchObject({ pass: false });
     });
 
+    test('a case that cannot run is a failing row with the reason, not a crash', async () => {
+      editMeta((m) => {
+        m.tables.configs['constant.ms50'].schedule = 'sigmoid';
+        m.trajectory.methods.reverse_sde.z = 'z_missing';
+        m.trajectory.t_sequence = [...m.trajectory.t_sequence].reverse();
+      });
+      const before = tf.memory().numTensors;
+      const rows = await verifySdeReference(dir);
+      expect(tf.memory().numTensors).toBe(before);
+      const failed = Object.fromEntries(rows.filter((r) => !r.pass).map((r) => [r.key, r.note]));
+      expect(Object.keys(failed)).toHaveLength(5 + 3);
+      expect(failed['schedules.safetensors:constant.ms50.dt']).toMatch(/unknown schedule "sigmoid"/);
+      expect(failed['trajectory.safetensors:sde_states']).toMatch(/missing tensor "z_missing"/);
+      expect(failed['trajectory.safetensors:ode_states']).toMatch(/stepped t = 10,9,.*but meta's t_sequence is 1,2,/);
+    });
+
     test('a missing file or key is a clear error', async () => {
       fs.rmSync(path.join(dir, 'ops.safetensors'));
       await expect(verifySdeReference(dir)).rejects.toThrow(/ops\.safetensors/);

@@ -31,6 +31,7 @@ export interface SdeReferenceMeta {
     sample_T?: number;
     sample_scale?: number;
     toy_noise_model_coefficients?: { a: number; b: number };
+    t_sequence?: number[];
     methods: Record<string, { states: string; z: string | null }>;
   };
   tolerances: Record<string, { kind: 'rel' | 'abs'; value: number }>;

@@ -55,8 +55,15 @@ function sdeOptions(config: SdeConfigMeta, tablePrecision: TablePrecision, sampl
 async function tableCases(dir: string, meta: SdeReferenceMeta, precision: TablePrecision): Promise<Computed[]> {
   const ref = await readReferenceTensors(dir, 'schedules.safetensors');
   const out: Computed[] = [];
+  const names = ['thetas', 'sigmas', 'thetas_cumsum', 'sigma_bars', 'dt'];
   for (const [prefix, config] of Object.entries(meta.tables.configs)) {
-    const sde = new IRSDE(sdeOptions(config, precision));
+    let sde: IRSDE;
+    try {
+      sde = new IRSDE(sdeOptions(config, precision));
+    } catch (err) {
+      out.push(...names.map((name) => ({ key: `schedules.safetensors:${prefix}.${name}`, note: (err as Error).message })));
+      continue;
+    }
     const tables: Record<string, ArrayLike<number>> = {
       thetas: sde.thetas,
       sigmas: sde.sigmas,
@@ -64,9 +71,9 @@ async function tableCases(dir: string, meta: SdeReferenceMeta, precision: TableP
       sigma_bars: sde.sigmaBars,
       dt: [sde.dt],
     };
-    for (const [name, values] of Object.entries(tables)) {
-      const key = `${prefix}.${name}`;
-      out.push(compareTo(`schedules.safetensors:${key}`, values, tensorOf(ref, key)));
+    for (const name of names) {
+      const key = `schedules.safetensors:${prefix}.${name}`;
+      out.push(await attempt(key, async () => compareTo(key, tables[name]!, tensorOf(ref, `${prefix}.${name}`))));
     }
   }
   return out;
@@ -111,10 +118,13 @@ async function opsCases(dir: string, meta: SdeReferenceMeta, precision: TablePre
           out.push({ key, note: `no implementation of the original's "${fn.name}"` });
           continue;
         }
-        const args = fn.args.filter((a) => a !== 't').map(input);
-        const result = impl(sde, args, mu, t);
-        const values = typeof result === 'number' ? [result] : await toNchwValues(result);
-        out.push(compareTo(key, values, tensorOf(ref, `t${t}.${fn.name}`)));
+        out.push(await attempt(key, async () => {
+          const args = fn.args.filter((a) => a !== 't').map(input);
+          const result = impl(sde, args, mu, t);
+          const values = typeof result === 'number' ? [result] : await toNchwValues(result);
+          if (typeof result !== 'number') result.dispose();
+          return compareTo(key, values, tensorOf(ref, `t${t}.${fn.name}`));
+        }));
       }
     }
   } finally {
@@ -151,23 +161,39 @@ async function trajectoryCases(dir: string, meta: SdeReferenceMeta, precision: T
         out.push({ key, note: `no sampler for the original's "${original}"` });
         continue;
       }
-      const draws = spec.z ? splitSteps(tensorOf(ref, spec.z)) : [];
-      const noise = new InjectedNoise([noiseInit, ...draws]);
-      try {
-        const { x0, trajectory } = await sde.sample(denoiser, mu, { method, noise, returnTrajectory: true });
+      let draws: tf.Tensor4D[] = [];
+      out.push(await attempt(key, async () => {
+        draws = spec.z ? splitSteps(tensorOf(ref, spec.z)) : [];
+        const noise = new InjectedNoise([noiseInit, ...draws]);
+        const steps: number[] = [];
+        const onStep = (step: number, total: number) => void steps.push(total - step + 1);
+        const { x0, trajectory } = await sde.sample(denoiser, mu, { method, noise, returnTrajectory: true, onStep });
         const values = await toNchwValues(trajectory!);
         tf.dispose([x0, trajectory!]);
         const row = compareTo(key, values, tensorOf(ref, spec.states));
         const unused = noise.remaining ? `${noise.remaining} recorded draws left unused` : undefined;
-        out.push({ ...row, note: [row.note, unused, scaleNote].filter(Boolean).join('; ') || undefined });
-      } finally {
-        tf.dispose(draws);
-      }
+        const expectedSteps = m.t_sequence;
+        const order = expectedSteps && expectedSteps.join() !== steps.join()
+          ? `stepped t = ${steps.join(',')} but meta's t_sequence is ${expectedSteps.join(',')}` : undefined;
+        const note = [row.note, unused, scaleNote, order].filter(Boolean).join('; ') || undefined;
+        // A mismatch in the step order is a failure even if the numbers happened to agree.
+        return order ? { key, note } : { ...row, note };
+      }));
+      tf.dispose(draws);
     }
   } finally {
     tf.dispose([mu, noiseInit]);
   }
   return out;
+}
+
+/** Runs one case; an exception becomes a failing row that carries its message. */
+async function attempt(key: string, compute: () => Promise<Computed>): Promise<Computed> {
+  try {
+    return await compute();
+  } catch (err) {
+    return { key, note: (err as Error).message };
+  }
 }
 
 function compareTo(key: string, values: ArrayLike<number>, ref: HostTensor): Computed {
