@@ -14,6 +14,8 @@ module.exports = (packageDir, overrides = {}) => ({
     '^@srdiff/trainer$': path.join(__dirname, 'apps/trainer/src/index.ts'),
     '^@srdiff/(.*)$': path.join(__dirname, 'packages/$1/src/index.ts'),
   },
+  // tfjs-core's gradient registrations are ESM-only sources; let swc compile them (see core/src/tfjs).
+  transformIgnorePatterns: ['/node_modules/(?!@tensorflow/tfjs-core/dist/(?!tf-core))'],
   testTimeout: 120000,
   ...overrides,
 });

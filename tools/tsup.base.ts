@@ -18,6 +18,8 @@ export function packageConfig(overrides: Partial<Options> = {}): Options {
     treeshake: true,
     skipNodeModulesBundle: true,
     external: [/^@srdiff\//, /^@tensorflow\//, '@xenova/transformers', 'onnxruntime-node', 'onnxruntime-web', 'sharp'],
+    // tfjs-core's gradient registrations exist only as ESM sources: bundle them (see core/src/tfjs).
+    noExternal: [/@tensorflow\/tfjs-core\/dist\/register_all_gradients/],
     tsconfig: 'tsconfig.json',
     ...overrides,
   };

@@ -3,6 +3,7 @@
  * system and layers, state-dict / safetensors / .npy IO, optimisers and seeded randomness.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import './tfjs/register-gradients';
 
 export { tf };
 export * from './backend/select-backend';

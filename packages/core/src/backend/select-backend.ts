@@ -70,6 +70,9 @@ async function trySimple(name: 'wasm' | 'cpu', attempts: BackendAttempt[]): Prom
   try {
     if (await tf.setBackend(name)) {
       await tf.ready();
+      // The cpu backend prints a "install tfjs-node" banner on first use; our selection report
+      // already says which engine runs and why, so mark that first use as done.
+      if (name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       attempts.push({ name, ok: true, reason: name === 'wasm' ? 'WebAssembly (XNNPACK) kernels' : 'plain JavaScript kernels' });
       return true;
     }
