@@ -14,4 +14,3 @@ export { SeededNoise, InjectedNoise, type NoiseSource } from './sampling/noise';
 export { SAMPLER_METHODS, type SamplerMethod, type SampleOptions, type SampleResult } from './sampling/sampler';
 export { SamplingAbortedError } from './sampling/abort';
 export { verifySdeReference, type VerifySdeOptions } from './verify/verify-sde';
-export { measureError, type VerifyRow } from './verify/verify-row';

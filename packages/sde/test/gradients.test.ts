@@ -1,7 +1,4 @@
 import { selectBackend, tf } from '@srdiff/core';
-// The CommonJS bundle of tfjs-core registers no gradients; a training entry point must load them
-// (see jest.config.js). This file checks the training target is differentiable once they are.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { IRSDE } from '../src';
 import { randomImage } from './helpers';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { readSafetensors, type HostTensor, type TensorDict } from '@srdiff/core';
+import { readSafetensors, type HostTensor, type TensorDict, type Tolerance } from '@srdiff/core';
 import type { Schedule } from '../schedule/theta-schedules';
 
 /**
@@ -34,7 +34,7 @@ export interface SdeReferenceMeta {
     t_sequence?: number[];
     methods: Record<string, { states: string; z: string | null }>;
   };
-  tolerances: Record<string, { kind: 'rel' | 'abs'; value: number }>;
+  tolerances: Record<string, Tolerance>;
 }
 
 export class ReferenceFormatError extends Error {

@@ -1,4 +1,4 @@
-import { tf, type HostTensor } from '@srdiff/core';
+import { findTolerance, tf, verifyRow, type HostTensor, type Tolerance, type VerifyRow } from '@srdiff/core';
 import { toyDenoiser } from '../sampling/denoiser';
 import { InjectedNoise } from '../sampling/noise';
 import type { SamplerMethod } from '../sampling/sampler';
@@ -6,7 +6,6 @@ import { IRSDE } from '../sde/ir-sde';
 import { IRSDE_DEFAULTS, type IRSDEOptions } from '../sde/options';
 import type { TablePrecision } from '../schedule/precision';
 import { readReferenceTensors, readSdeMeta, tensorOf, type SdeConfigMeta, type SdeReferenceMeta } from './sde-reference';
-import { findTolerance, measureError, type VerifyRow } from './verify-row';
 
 const CASE = 'sde';
 
@@ -208,24 +207,23 @@ function toRows(computed: Computed[], meta: SdeReferenceMeta): VerifyRow[] {
   const seen = new Set<string>();
   for (const c of computed) {
     seen.add(c.key);
-    const tol = findTolerance(meta.tolerances, c.key);
-    if (!tol) {
+    let tol: Tolerance;
+    try {
+      tol = findTolerance(meta.tolerances, c.key);
+    } catch {
       rows.push({ case: CASE, key: c.key, error: NaN, tolerance: NaN, kind: 'rel', pass: false, note: 'no tolerance for this key in meta.json' });
       continue;
     }
-    rows.push(c.values ? row(c, tol.kind, tol.value) : { case: CASE, key: c.key, error: NaN, tolerance: tol.value, kind: tol.kind, pass: false, note: c.note });
+    rows.push(c.values
+      ? verifyRow(CASE, c.key, c.values, c.ref!, tol, c.note)
+      : { case: CASE, key: c.key, error: NaN, tolerance: tol.value, kind: tol.kind, pass: false, note: c.note });
   }
   for (const [key, tol] of Object.entries(meta.tolerances)) {
-    if (!seen.has(key) && !key.endsWith(':*')) {
+    if (!seen.has(key) && !key.includes('*')) {
       rows.push({ case: CASE, key, error: NaN, tolerance: tol.value, kind: tol.kind, pass: false, note: 'listed in meta.json tolerances but not computed' });
     }
   }
   return rows;
-}
-
-function row(c: Computed, kind: 'rel' | 'abs', tolerance: number): VerifyRow {
-  const error = measureError(c.values!, c.ref!, kind);
-  return { case: CASE, key: c.key, error, tolerance, kind, pass: error <= tolerance, ...(c.note ? { note: c.note } : {}) };
 }
 
 /** A reference NCHW image as an NHWC tensor (the public layout). */
