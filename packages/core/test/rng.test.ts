@@ -41,3 +41,14 @@ describe('Rng', () => {
     expect(() => new Rng(0).int(5, 2)).toThrow(/lo <= hi/);
   });
 });
+
+test('normalArray equals repeated normal() calls, whatever the spare state', () => {
+  for (const pre of [0, 1]) {
+    const a = new Rng(11), b = new Rng(11);
+    for (let k = 0; k < pre; k++) { a.normal(); b.normal(); }
+    const arr = a.normalArray(7);
+    const one = Float32Array.from({ length: 7 }, () => b.normal());
+    expect(Array.from(arr)).toEqual(Array.from(one));
+    expect(a.normal()).toBe(b.normal());
+  }
+});

@@ -83,10 +83,27 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
-  /** `n` standard normal draws as float32. */
+  /**
+   * `n` standard normal draws as float32 — the same values as `n` calls of `normal()`, computed in
+   * a tight loop (it feeds every sampling step, so it is kept cheap).
+   */
   normalArray(n: number): Float32Array {
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.normal();
+    let i = 0;
+    if (this.spare !== null && n > 0) {
+      out[i++] = this.spare;
+      this.spare = null;
+    }
+    const twoPi = 2 * Math.PI;
+    for (; i + 1 < n; i += 2) {
+      let u = 0;
+      while (u === 0) u = this.uniform();
+      const v = this.uniform();
+      const r = Math.sqrt(-2 * Math.log(u));
+      out[i] = r * Math.cos(twoPi * v);
+      out[i + 1] = r * Math.sin(twoPi * v);
+    }
+    if (i < n) out[i] = this.normal();
     return out;
   }
 
