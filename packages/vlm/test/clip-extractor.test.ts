@@ -152,6 +152,17 @@ describe('missing models and bad options', () => {
     }
   });
 
+  it('a hub id found in cacheDir (transformers.js cache layout) loads offline', async () => {
+    const cacheDir = path.join(tmp, 'hub-cache');
+    fs.cpSync(modelDir, path.join(cacheDir, 'someone', 'cached-clip'), { recursive: true });
+    const ex = await createClipExtractor({ model: 'someone/cached-clip', allowRemote: false, cacheDir, localModelPath: path.join(tmp, 'empty') });
+    try {
+      expect(ex.width).toBe(16);
+    } finally {
+      await ex.dispose();
+    }
+  });
+
   it('a folder without the quantized file: names the missing file and suggests quantized: false', async () => {
     const err = await createClipExtractor({ model: modelDir, quantized: true }).catch((e) => e);
     expect(err).toBeInstanceOf(ModelNotFoundError);

@@ -105,7 +105,7 @@ export function findMissingFiles(location: ModelLocation, options: ResolvedClipO
 
 export function modelNotFoundMessage(location: ModelLocation, options: ResolvedClipOptions, missing: { file: string; tried: string[] }[], cause?: string): string {
   const what = location.kind === 'folder' ? `model folder ${location.folder}` : `CLIP model '${location.id}'${options.revision !== 'main' ? ` (revision ${options.revision})` : ''}`;
-  const why = cause ? ` (${cause})` : location.kind === 'hub' ? ' is not available offline (allowRemote: false)' : ' is incomplete';
+  const why = cause ? ` could not be loaded (${cause})` : location.kind === 'hub' ? ' is not available offline (allowRemote: false)' : ' is incomplete';
   const lines = missing.map(({ file, tried }) => `  ${file}: looked in ${tried.join(', ')}`);
   const otherOnnx = location.folder && fs.existsSync(path.join(location.folder, onnxFileName(!options.quantized)));
   const hint = otherOnnx && missing.some((m) => m.file.startsWith('onnx/')) ? `\nThe folder has ${onnxFileName(!options.quantized)}: pass quantized: ${!options.quantized}.` : '';

@@ -69,8 +69,10 @@ export interface TransformersHub {
   getModelFile(id: string, file: string, fatal: boolean, options: PretrainedOptions): Promise<Uint8Array>;
 }
 
-// A Function-built import() is invisible to bundlers and to jest's CJS transform.
-const importEsm = new Function('s', 'return import(s)') as (specifier: string) => Promise<unknown>;
+// A Function-built import() is invisible to bundlers and to jest's CJS transform. The unique
+// comment keeps V8 from reusing a cached compilation of the same source, whose dynamic-import
+// context would belong to whichever module (e.g. an earlier jest test file) compiled it first.
+const importEsm = new Function('s', `return import(s); // ${Date.now()}-${Math.random()}`) as (specifier: string) => Promise<unknown>;
 
 let runtime: Promise<TransformersModule> | undefined;
 
