@@ -62,6 +62,8 @@ export function lumaPlane(img: Uint8Image, cropBorder: number): Planes {
   return { width: w, height: h, planes: [plane] };
 }
 
+const abs = Math.abs;
+
 /** Compensated (Neumaier) sum: keeps means of large images at float64 accuracy. */
 export class Accumulator {
   private sum = 0;
@@ -69,7 +71,7 @@ export class Accumulator {
 
   add(v: number): void {
     const t = this.sum + v;
-    if (Math.abs(this.sum) >= Math.abs(v)) this.compensation += this.sum - t + v;
+    if (abs(this.sum) >= abs(v)) this.compensation += this.sum - t + v;
     else this.compensation += v - t + this.sum;
     this.sum = t;
   }
