@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { readNpy } from '@srdiff/core';
+
+/**
+ * One embedding per `.npy` file (what `srdiff extract` writes to `LQCLS/`, `GTCLS/`): float data of
+ * shape `[D]`, or `[1, D]` (the original's `.pt` files hold `[1, D]` and its loader squeezes them).
+ * Non-float dtypes are refused by core's `readNpy`, naming the file.
+ */
+export const EMBEDDING_EXTENSION = '.npy';
+
+/** The `.npy` files of a folder (not recursive, hidden and temporary files skipped), sorted by name. */
+export async function listEmbeddingFiles(dir: string): Promise<string[]> {
+  let entries: fs.Dirent[];
+  try {
+    entries = await fs.promises.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw new Error(`@srdiff/srm: cannot read embedding folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const files = entries
+    .filter((e) => e.isFile() && !e.name.startsWith('.') && path.extname(e.name).toLowerCase() === EMBEDDING_EXTENSION)
+    .map((e) => e.name)
+    .sort();
+  if (!files.length) throw new Error(`@srdiff/srm: no ${EMBEDDING_EXTENSION} embeddings in ${dir} (run \`srdiff extract\` first)`);
+  return files;
+}
+
+export interface EmbeddingFile {
+  /** The vector (float32). */
+  data: Float32Array;
+  /** Its shape in the file (`[D]` or `[1, D]`), kept so refined outputs are written alike. */
+  shape: number[];
+}
+
+/**
+ * Reads one embedding; `expectedDim` (when known) is checked. Errors name the file, the shape found
+ * and the width expected.
+ */
+export async function readEmbeddingFile(file: string, expectedDim?: number): Promise<EmbeddingFile> {
+  const t = await readNpy(file);
+  const width = t.shape[t.shape.length - 1];
+  if (!t.shape.length || width === undefined || t.shape.slice(0, -1).some((n) => n !== 1)) {
+    throw new Error(`${file}: expected one embedding of shape [D] or [1, D], got shape [${t.shape.join(', ')}]`);
+  }
+  if (expectedDim !== undefined && width !== expectedDim) {
+    throw new Error(`${file}: embedding is ${width} wide, expected ${expectedDim} (all embeddings must come from the same VLM, and match the SRM's inputDim)`);
+  }
+  for (let i = 0; i < t.data.length; i++) {
+    if (!Number.isFinite(t.data[i]!)) throw new Error(`${file}: value ${i} is ${t.data[i]} (embeddings must be finite)`);
+  }
+  return { data: t.data, shape: t.shape };
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, preserving order of results. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
