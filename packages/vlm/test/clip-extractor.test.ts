@@ -163,6 +163,20 @@ describe('missing models and bad options', () => {
     }
   });
 
+  it('a config without projection_dim: the width is learned from one blank image', async () => {
+    const folder = path.join(tmp, 'no-sizes');
+    fs.cpSync(modelDir, folder, { recursive: true });
+    const config = JSON.parse(fs.readFileSync(path.join(folder, 'config.json'), 'utf8'));
+    delete config.projection_dim;
+    fs.writeFileSync(path.join(folder, 'config.json'), JSON.stringify(config));
+    const ex = await createClipExtractor({ model: folder, allowRemote: false });
+    try {
+      expect(ex.width).toBe(16);
+    } finally {
+      await ex.dispose();
+    }
+  });
+
   it('a folder without the quantized file: names the missing file and suggests quantized: false', async () => {
     const err = await createClipExtractor({ model: modelDir, quantized: true }).catch((e) => e);
     expect(err).toBeInstanceOf(ModelNotFoundError);

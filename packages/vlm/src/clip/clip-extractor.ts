@@ -49,6 +49,7 @@ export class ClipExtractor implements ImageEmbedder {
   readonly preprocessConfig: ClipPreprocessConfig;
   readonly settings: Readonly<Record<string, string | number | boolean>>;
   private disposed = false;
+  private embeddingWidth: number;
 
   private constructor(
     private readonly t: TransformersModule,
@@ -56,9 +57,10 @@ export class ClipExtractor implements ImageEmbedder {
     private readonly processor: TjsProcessor,
     readonly location: ModelLocation,
     options: ResolvedClipOptions,
-    readonly width: number,
+    width: number,
     private readonly pooledName: string | undefined,
   ) {
+    this.embeddingWidth = width;
     this.id = location.id;
     this.revision = location.kind === 'hub' ? options.revision : null;
     this.output = options.output;
@@ -97,7 +99,8 @@ export class ClipExtractor implements ImageEmbedder {
         }
         const width = configNumber(model.config, opts.output === 'pooled' ? 'hidden_size' : 'projection_dim');
         const extractor = new ClipExtractor(t, model, processor, location, opts, width ?? 0, pooledName);
-        if (width === undefined) (extractor as { width: number }).width = await extractor.probeWidth();
+        // A config without the size keys: run one blank image to learn it.
+        if (width === undefined) extractor.embeddingWidth = await extractor.probeWidth();
         return extractor;
       });
     } catch (err) {
@@ -109,6 +112,11 @@ export class ClipExtractor implements ImageEmbedder {
       }
       throw new Error(`@srdiff/vlm: loading CLIP model '${location.id}' failed: ${message}`, { cause: err });
     }
+  }
+
+  /** Length of every embedding (`projection_dim` for image_embeds, `hidden_size` for pooled). */
+  get width(): number {
+    return this.embeddingWidth;
   }
 
   private async probeWidth(): Promise<number> {
