@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { VerifyRow } from '@srdiff/core';
 import { createClipExtractor, type ClipExtractor } from '../clip/clip-extractor';
 import { decodeImage } from '../image/decode-image';
 import type { PreprocessingMode } from '../options';
@@ -9,16 +10,9 @@ import { resizeTarget, type ClipPreprocessConfig } from '../preprocess/clip-imag
  * The parity check behind `srdiff verify` for a folder laid out like the reference `tiny-clip/`:
  * `expected.json` (Hugging Face Python outputs), `model/` (transformers.js layout) and the images
  * it names. Every image gives rows for the preprocessing, the model on our pixels, and the model
- * on the reference pixels (which isolates the model maths).
+ * on the reference pixels (which isolates the model maths). Errors are max |ours − Python| (`abs`).
  */
-export interface VerifyRow {
-  case: string;
-  key: string;
-  error: number;
-  tolerance: number;
-  kind: 'max_abs';
-  pass: boolean;
-}
+export type { VerifyRow };
 
 export interface VerifyClipOptions {
   /** Defaults to `'python'`, the mode whose parity is claimed. */
@@ -99,7 +93,7 @@ async function verifyWith(extractor: ClipExtractor, dir: string, images: Referen
   const caseName = (img: ReferenceImage) => `${path.basename(path.resolve(dir))}/${img.name}`;
   const add = (img: ReferenceImage, key: string, error: number) => {
     const tol = tolerance(needsResize(img, extractor.preprocessConfig), mode, key);
-    rows.push({ case: caseName(img), key, error, tolerance: tol, kind: 'max_abs', pass: error <= tol });
+    rows.push({ case: caseName(img), key, error, tolerance: tol, kind: 'abs', pass: error <= tol });
   };
   const decoded = await Promise.all(images.map((img) => decodeImage(path.join(dir, img.file), path.join(dir, img.file))));
   for (const [i, img] of images.entries()) {
