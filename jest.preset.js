@@ -5,7 +5,9 @@ const path = require('node:path');
 module.exports = (packageDir, overrides = {}) => ({
   rootDir: packageDir,
   displayName: path.basename(packageDir),
-  testEnvironment: 'node',
+  // Node's environment, with the main realm's typed arrays so data made by native addons
+  // (onnxruntime-node, sharp) passes `instanceof Float32Array` checks inside the test VM.
+  testEnvironment: path.join(__dirname, 'tools/jest/typed-array-environment.js'),
   testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/src/**/*.test.ts'],
   transform: {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],

@@ -1,4 +1,4 @@
-// Jest runs tests in a VM context with its own Float32Array, Int32Array, ... while native addons
+// Shared by every package (jest.preset.js). Jest runs tests in a VM context with its own Float32Array, Int32Array, ... while native addons
 // (onnxruntime-node) create typed arrays in the main realm. onnxruntime-common checks
 // `data instanceof Float32Array`, so ORT outputs fail that check inside a jest VM. Jest already
 // shares the main realm's Uint8Array and ArrayBuffer; this environment shares the other typed
