@@ -1,0 +1,78 @@
+import { formatHelp, parseArgs, UsageError } from './args';
+import type { Command, CommandContext } from './command';
+import { OptionsError } from '../options/schema';
+import { COMMANDS } from '../commands';
+
+const VERSION = '0.1.0';
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.spec.name.length));
+  return [
+    `srdiff ${VERSION} — SR-Diff image restoration (semantic-guided IR-SDE diffusion)`,
+    '',
+    'Usage: srdiff <command> [options]     (srdiff <command> --help for its options)',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.spec.name.padEnd(width)}  ${c.spec.summary}`),
+    '',
+    'The two-stage pipeline: extract → train-srm → refine → train → test / restore.',
+    'Environment: SRDIFF_BACKEND=auto|tensorflow|wasm|cpu picks the TensorFlow.js engine.',
+  ].join('\n');
+}
+
+/**
+ * Runs the CLI and resolves to an exit code: 0 success, 1 failure (a verify mismatch, training
+ * stopped on NaN), 2 usage or options errors, 130 interrupted.
+ */
+export async function runCli(argv: string[], io: { out?: (s: string) => void; log?: (s: string) => void } = {}): Promise<number> {
+  const out = io.out ?? ((s: string) => process.stdout.write(`${s}\n`));
+  const log = io.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    out(overview());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    out(VERSION);
+    return 0;
+  }
+  const command: Command | undefined = COMMANDS.find((c) => c.spec.name === name);
+  if (!command) {
+    log(`srdiff: unknown command "${name}"\n\n${overview()}`);
+    return 2;
+  }
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      log('\nInterrupted: finishing the current step and saving (press Ctrl-C again to quit at once).');
+      controller.abort(new Error('interrupted'));
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    const parsed = parseArgs(command.spec, rest);
+    if (parsed.help) {
+      out(formatHelp(command.spec));
+      return 0;
+    }
+    const ctx: CommandContext = { options: parsed.options, positionals: parsed.positionals, out, log, signal: controller.signal };
+    const code = await command.run(ctx);
+    return controller.signal.aborted && code === 0 ? 130 : code;
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof OptionsError) {
+      log(`srdiff ${name}: ${err.message}`);
+      return 2;
+    }
+    log(`srdiff ${name}: ${(err as Error).message}`);
+    if (process.env.SRDIFF_DEBUG) log((err as Error).stack ?? '');
+    return 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}

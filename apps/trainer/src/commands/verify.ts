@@ -1,0 +1,91 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { formatVerifyTable, selectBackend, type VerifyRow } from '@srdiff/core';
+import { verifyMetricsReference } from '@srdiff/metrics';
+import { verifySdeReference } from '@srdiff/sde';
+import { verifySrmReference } from '@srdiff/srm';
+import { verifyUnetReference } from '@srdiff/unet';
+import { verifyClipReference } from '@srdiff/vlm';
+import type { Command } from '../cli/command';
+
+/** The parity cases `srdiff verify` knows, by the folder name a reference set uses for each. */
+const CASES: Array<{ folder: string; run: (dir: string) => Promise<VerifyRow[]> }> = [
+  { folder: 'sde', run: (dir) => verifySdeReference(dir) },
+  { folder: 'srm', run: (dir) => verifySrmReference(dir) },
+  { folder: 'unet', run: (dir) => verifyUnetReference(dir) },
+  { folder: 'metrics', run: (dir) => verifyMetricsReference(dir) },
+  { folder: 'tiny-clip', run: (dir) => verifyClipReference(dir) },
+];
+
+export const verifyCommand: Command = {
+  spec: {
+    name: 'verify',
+    summary: 'check parity with the original PyTorch code on a reference folder (UNet, SRM, IR-SDE, metrics, CLIP)',
+    usage: 'srdiff verify --reference <dir> [--cases unet,srm,...] [--json out.json]',
+    options: {
+      reference: { type: 'string', valueName: 'DIR', description: 'folder laid out like shared/reference (sde/, srm/, unet/, metrics/, tiny-clip/)', required: true },
+      cases: { type: 'string[]', valueName: 'LIST', description: `cases to run (default: every folder present; known: ${CASES.map((c) => c.folder).join(', ')})` },
+      backend: { type: 'string', description: 'TensorFlow.js backend', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
+      json: { type: 'string', valueName: 'FILE', description: 'also write the rows as JSON' },
+      all: { type: 'boolean', description: 'print every row (default: a summary per case plus every failure)', default: false },
+    },
+    examples: ['srdiff verify --reference ../shared/reference'],
+  },
+  async run({ options, out, log }) {
+    const root = options.reference as string;
+    if (!fs.existsSync(root)) throw new Error(`reference folder ${root} does not exist`);
+    const wanted = options.cases as string[] | undefined;
+    for (const w of wanted ?? []) {
+      if (!CASES.some((c) => c.folder === w)) throw new Error(`unknown case "${w}"; known: ${CASES.map((c) => c.folder).join(', ')}`);
+    }
+    const selection = await selectBackend(options.backend as 'auto');
+    log(`verify: tfjs backend ${selection.description}`);
+    const rows: VerifyRow[] = [];
+    let ran = 0;
+    for (const c of CASES) {
+      const dir = path.join(root, c.folder);
+      if (wanted ? !wanted.includes(c.folder) : !fs.existsSync(dir)) continue;
+      ran += 1;
+      const started = Date.now();
+      try {
+        const caseRows = await c.run(dir);
+        if (!caseRows.length) caseRows.push({ case: c.folder, key: '(no comparisons)', error: NaN, tolerance: 0, kind: 'abs', pass: false, note: 'the case produced no rows' });
+        rows.push(...caseRows);
+      } catch (err) {
+        rows.push({ case: c.folder, key: '(case failed to run)', error: NaN, tolerance: 0, kind: 'abs', pass: false, note: (err as Error).message });
+      }
+      log(`verify: ${c.folder} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+    if (!ran) throw new Error(`no known case folders in ${root} (looked for ${CASES.map((c) => c.folder).join(', ')})`);
+    const failures = rows.filter((r) => !r.pass);
+    const shown = options.all ? rows : failures;
+    const summary = summarize(rows);
+    out(formatVerifyTable(summary));
+    if (shown.length) {
+      out('');
+      out(options.all ? 'All rows:' : 'Failures:');
+      out(formatVerifyTable(shown));
+      for (const r of shown.filter((r) => r.note)) out(`  ${r.case} ${r.key}: ${r.note}`);
+    }
+    if (options.json) fs.writeFileSync(options.json as string, JSON.stringify(rows, null, 2));
+    out('');
+    out(`${rows.length - failures.length} passed, ${failures.length} failed`);
+    return failures.length ? 1 : 0;
+  },
+};
+
+/** One line per case: the row with the largest error relative to its tolerance. */
+function summarize(rows: VerifyRow[]): VerifyRow[] {
+  const byCase = new Map<string, VerifyRow[]>();
+  for (const r of rows) byCase.set(r.case, [...(byCase.get(r.case) ?? []), r]);
+  return [...byCase.entries()].map(([name, list]) => {
+    const worst = list.reduce((a, b) => (ratio(b) > ratio(a) ? b : a));
+    const failed = list.filter((r) => !r.pass).length;
+    return { ...worst, case: name, key: `${list.length} keys, worst: ${worst.key}`, pass: failed === 0 };
+  });
+}
+
+function ratio(r: VerifyRow): number {
+  if (Number.isNaN(r.error)) return Infinity;
+  return r.tolerance > 0 ? r.error / r.tolerance : r.error > 0 ? Infinity : 0;
+}
