@@ -36,6 +36,12 @@ export interface TrainSrmSettings {
   epochs: number;
   /** Pairs per optimizer step (original `--batch_size` 8192); the last batch of an epoch may be smaller. */
   batchSize: number;
+  /**
+   * Rows per forward/backward pass; larger batches accumulate gradients over slices of this size
+   * before their single update (same step, less memory: wasm's 4 GiB cannot hold 8192 rows at the
+   * original size). Does not change the result beyond float rounding.
+   */
+  microBatchSize: number;
   /** Peak learning rate of AdamW (original `--lr` 3e-4). */
   lr: number;
   /** Linear warm-up steps from lr 0 (original `--warmup_steps` 500). */
@@ -75,6 +81,7 @@ export const RUN_DEFINING_SETTINGS = ['batchSize', 'lr', 'warmupSteps', 'minLr',
 export const TRAIN_SRM_DEFAULTS: Readonly<TrainSrmSettings> = Object.freeze({
   epochs: 10000,
   batchSize: 8192,
+  microBatchSize: 2048,
   lr: 3e-4,
   warmupSteps: 500,
   minLr: 5e-7,
@@ -95,6 +102,7 @@ export function resolveTrainSrmSettings(options: Partial<TrainSrmSettings> = {})
   const where = 'trainSrm';
   positiveInteger(where, 'epochs', o.epochs);
   positiveInteger(where, 'batchSize', o.batchSize);
+  positiveInteger(where, 'microBatchSize', o.microBatchSize);
   positiveInteger(where, 'valEvery', o.valEvery);
   positiveInteger(where, 'checkpointEvery', o.checkpointEvery);
   nonNegativeInteger(where, 'warmupSteps', o.warmupSteps);

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   AdamW,
-  clipGradNorm,
   disposeGradients,
   ensureBackend,
   findTolerance,
@@ -20,8 +19,11 @@ import {
   type VerifyRow,
 } from '@srdiff/core';
 import { hybridLoss } from './loss/hybrid-loss';
+import { clipGradients } from './training/clip-gradients';
+import { srmTrainStep } from './training/train-step';
 import { SemanticRefinementModule, type SrmIntermediates } from './models/semantic-refinement-module';
 import type { SREncoderLayer } from './models/sr-encoder-layer';
+import { disposeStrayTensors } from './utils/dispose-stray-tensors';
 
 const CASE = 'srm';
 
@@ -102,7 +104,7 @@ export async function verifySrmReference(dir: string): Promise<VerifyRow[]> {
       const { value, grads } = valueAndGrads(m, lossOf(m));
       value.dispose();
       const rows = [perTensorRow('grads.safetensors', hostGrads(grads), refRaw, meta, tol)];
-      const clip = clipGradNorm(grads, meta.clip.max_norm);
+      const clip = clipGradients(grads, meta.clip.max_norm);
       const norm = meta.clip.total_norm_before_clip;
       const normNote = norm ? `total norm ${clip.totalNorm.toPrecision(8)} vs ${norm.toPrecision(8)}` : undefined;
       rows.push(perTensorRow('grads_clipped.safetensors', hostGrads(clip.grads), refClipped, meta, tol, normNote));
@@ -111,9 +113,9 @@ export async function verifySrmReference(dir: string): Promise<VerifyRow[]> {
     })],
     ['params_after_step.safetensors:*', () => withModel(async (m) => {
       const o = meta.optimizer;
-      const opt = new AdamW(m.namedParameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weight_decay });
+      const opt = newAdamW(m.namedParameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weight_decay });
       try {
-        runSteps(m, opt, lossOf(m), 1, () => meta.one_step?.lr_used ?? o.lr, meta.clip.max_norm);
+        runSteps(m, opt, x, target, alpha, 1, () => meta.one_step?.lr_used ?? o.lr, meta.clip.max_norm);
       } finally {
         opt.dispose();
       }
@@ -122,10 +124,10 @@ export async function verifySrmReference(dir: string): Promise<VerifyRow[]> {
     ['params_after_scheduled_steps.safetensors:*', () => withModel(async (m) => {
       const s = meta.scheduled_steps;
       const schedule = warmupCosineSchedule({ baseLr: s.base_lr, warmupSteps: s.schedule.num_warmup_steps, totalSteps: s.schedule.num_training_steps, minLr: s.schedule.min_lr });
-      const opt = new AdamW(m.namedParameters(), { lr: s.base_lr, betas: s.betas ?? meta.optimizer.betas, eps: s.eps, weightDecay: s.weight_decay });
+      const opt = newAdamW(m.namedParameters(), { lr: s.base_lr, betas: s.betas ?? meta.optimizer.betas, eps: s.eps, weightDecay: s.weight_decay });
       let losses: number[];
       try {
-        losses = runSteps(m, opt, lossOf(m), s.count, schedule, s.max_grad_norm ?? meta.clip.max_norm);
+        losses = runSteps(m, opt, x, target, alpha, s.count, schedule, s.max_grad_norm ?? meta.clip.max_norm);
       } finally {
         opt.dispose();
       }
@@ -134,10 +136,10 @@ export async function verifySrmReference(dir: string): Promise<VerifyRow[]> {
     })],
     ['params_after_adamw_probe.safetensors:*', () => withModel(async (m) => {
       const p = meta.adamw_probe;
-      const opt = new AdamW(m.namedParameters(), { lr: p.lr, betas: p.betas, eps: p.eps, weightDecay: p.weight_decay });
+      const opt = newAdamW(m.namedParameters(), { lr: p.lr, betas: p.betas, eps: p.eps, weightDecay: p.weight_decay });
       let losses: number[];
       try {
-        losses = runSteps(m, opt, lossOf(m), p.steps, () => p.lr, p.max_grad_norm);
+        losses = runSteps(m, opt, x, target, alpha, p.steps, () => p.lr, p.max_grad_norm);
       } finally {
         opt.dispose();
       }
@@ -167,6 +169,10 @@ export async function verifySrmReference(dir: string): Promise<VerifyRow[]> {
   return rows;
 }
 
+function newAdamW(...args: ConstructorParameters<typeof AdamW>): AdamW {
+  return disposeStrayTensors(() => new AdamW(...args));
+}
+
 function readMeta(dir: string): SrmReferenceMeta {
   const file = path.join(dir, 'meta.json');
   let text: string;
@@ -190,17 +196,13 @@ function hostGrads(grads: NamedGradients): TensorDict {
   return Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tensorToTorchHost(g, 'torch')]));
 }
 
-/** Repeats zero_grad / loss / backward / clip / step with the lr of each step; returns the losses. */
-function runSteps(model: SemanticRefinementModule, opt: AdamW, loss: () => tf.Scalar, steps: number, lrAt: (k: number) => number, maxNorm: number): number[] {
+/**
+ * Repeats the shipped training step (zero_grad / loss / backward / clip / AdamW step) on the same
+ * batch with the lr of each step; returns the losses.
+ */
+function runSteps(model: SemanticRefinementModule, opt: AdamW, x: tf.Tensor2D, target: tf.Tensor2D, alpha: number, steps: number, lrAt: (k: number) => number, maxNorm: number): number[] {
   const losses: number[] = [];
-  for (let k = 0; k < steps; k++) {
-    const { value, grads } = valueAndGrads(model, loss);
-    losses.push(value.dataSync()[0]!);
-    value.dispose();
-    const clip = clipGradNorm(grads, maxNorm);
-    opt.update(clip.grads, lrAt(k));
-    disposeGradients(clip.grads);
-  }
+  for (let k = 0; k < steps; k++) losses.push(srmTrainStep(model, opt, x, target, { lr: lrAt(k), alpha, maxGradNorm: maxNorm }).loss);
   return losses;
 }
 

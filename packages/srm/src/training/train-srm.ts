@@ -18,6 +18,7 @@ import {
   type SrmEpochRecord,
 } from './srm-checkpoint';
 import { srmTrainStep } from './train-step';
+import { disposeStrayTensors } from '../utils/dispose-stray-tensors';
 
 /** Two folders of `.npy` embeddings matched by basename (`LQCLS/`, `GTCLS/`). */
 export interface EmbeddingFolders {
@@ -112,7 +113,7 @@ export async function trainSrm(options: TrainSrmOptions): Promise<TrainSrmResult
   const schedule = { baseLr: settings.lr, warmupSteps: settings.warmupSteps, totalSteps: stepsPerEpoch * settings.epochs, minLr: settings.minLr };
   const lrAt = warmupCosineSchedule(schedule);
   const fingerprint = dataFingerprint(train, val);
-  const optimizer = new AdamW(model.namedParameters(), { lr: settings.lr, betas: settings.betas, eps: settings.eps, weightDecay: settings.weightDecay });
+  const optimizer = createOptimizer(model, settings);
   const rng = new Rng(settings.seed);
   let best: SrmBest = { metric: val ? 'val_cosine' : 'train_loss', value: null, epoch: 0 };
   let history: SrmEpochRecord[] = [];
@@ -173,7 +174,7 @@ export async function trainSrm(options: TrainSrmOptions): Promise<TrainSrmResult
         lr = lrAt(step);
         let result;
         try {
-          result = srmTrainStep(model, optimizer, lq, gt, { lr, alpha: settings.alpha, maxGradNorm: settings.maxGradNorm });
+          result = srmTrainStep(model, optimizer, lq, gt, { lr, alpha: settings.alpha, maxGradNorm: settings.maxGradNorm, microBatchSize: settings.microBatchSize });
         } finally {
           tf.dispose([lq, gt]);
         }
@@ -219,7 +220,7 @@ export async function trainSrm(options: TrainSrmOptions): Promise<TrainSrmResult
   return { model, bestWeights, best, history, steps: step, settings, finalValidation, files };
 }
 
-const SETTING_KEYS = ['epochs', 'batchSize', 'lr', 'warmupSteps', 'minLr', 'weightDecay', 'betas', 'eps', 'maxGradNorm', 'alpha', 'valFraction', 'valEvery', 'checkpointEvery', 'seed'] as const;
+const SETTING_KEYS = ['epochs', 'batchSize', 'microBatchSize', 'lr', 'warmupSteps', 'minLr', 'weightDecay', 'betas', 'eps', 'maxGradNorm', 'alpha', 'valFraction', 'valEvery', 'checkpointEvery', 'seed'] as const;
 
 function definedSettings(options: TrainSrmOptions): Partial<TrainSrmSettings> {
   const out: Record<string, unknown> = {};
@@ -274,6 +275,10 @@ function createModel(options: TrainSrmOptions, stored: SrmConfig | undefined, da
   if (options.model) return options.model;
   manualSeed(seed);
   return new SemanticRefinementModule(wanted);
+}
+
+function createOptimizer(model: SemanticRefinementModule, s: TrainSrmSettings): AdamW {
+  return disposeStrayTensors(() => new AdamW(model.namedParameters(), { lr: s.lr, betas: s.betas, eps: s.eps, weightDecay: s.weightDecay }));
 }
 
 function batchTensors(pairs: EmbeddingPairs, indices: readonly number[]): [tf.Tensor2D, tf.Tensor2D] {
