@@ -48,7 +48,7 @@ function tensor4(shape: [number, number, number, number], seed: number): tf.Tens
 }
 
 /** The definitions evaluated directly, in float64. */
-function naive(xs: Float32Array, ws: Float32Array, dys: Float32Array | undefined, c: Case) {
+function naive(xs: ArrayLike<number>, ws: ArrayLike<number>, dys: ArrayLike<number> | undefined, c: Case) {
   const [n, h, w, ci] = c.x;
   const [kh, kw, , co] = c.filter;
   const [sh, sw] = pair(c.options.stride, 1);
@@ -160,7 +160,7 @@ describe('conv2d on the cpu backend', () => {
   test('works inside tf.variableGrads and leaks no tensors over repeated steps', () => {
     if (!tf.getGradient(tf.Reshape)) {
       // tfjs-core's Node bundle registers no gradients; the scalar loss below needs Reshape's.
-      tf.registerGradient({ kernelName: tf.Reshape, inputsToSave: ['x'], gradFunc: (dy, saved) => ({ x: () => tf.reshape(dy, saved[0]!.shape) }) });
+      tf.registerGradient({ kernelName: tf.Reshape, inputsToSave: ['x'], gradFunc: (dy, saved) => ({ x: () => tf.reshape(dy as tf.Tensor, (saved[0] as tf.Tensor).shape) }) });
     }
     const c: Case = { name: '3×3 to a single output', x: [1, 3, 3, 2], filter: [3, 3, 2, 1], options: {} };
     const x = tensor4(c.x, 5);

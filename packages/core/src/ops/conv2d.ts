@@ -75,3 +75,5 @@ if (!tf.getGradient(CONV2D_KERNEL)) {
     },
   });
 }
+
+export { configureWasmThreads, wasmThreadCount } from './wasm-threads';
