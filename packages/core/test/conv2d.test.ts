@@ -1,4 +1,4 @@
-import { conv2d, selectBackend, tf, type Conv2dOptions } from '../src';
+import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, selectBackend, tf, type Conv2dOptions } from '../src';
 
 /*
  * conv2d against two references: a direct float64 evaluation of the definitions (PyTorch's
@@ -175,6 +175,19 @@ describe('conv2d on the cpu backend', () => {
       expect(tf.memory().numTensors).toBe(baseline);
     }
     tf.dispose([x, w]);
+  });
+
+  test('conv2dBackpropInput / conv2dBackpropFilter are the gradients on their own', () => {
+    const c = CASES[3]!;
+    const { x, w, dy, dispose } = run(c, 9);
+    const got = ours(x, w, dy, c.options);
+    const dx = conv2dBackpropInput(c.x, dy, w, c.options);
+    const dw = conv2dBackpropFilter(x, dy, c.filter, c.options);
+    expect(Array.from(dx.dataSync())).toEqual(Array.from(got.dx));
+    expect(Array.from(dw.dataSync())).toEqual(Array.from(got.dw));
+    expect(() => conv2dBackpropFilter(x, x, c.filter, c.options)).toThrow(/dy has shape \[2, 7, 9, 2\], expected \[2, 3, 4, 3\]/);
+    tf.dispose([dx, dw]);
+    dispose();
   });
 
   test('bad input is a clear error', () => {

@@ -14,7 +14,7 @@ import { tapRows } from './tap-rows';
  */
 
 /** dL/dx: the full correlation of dy with the spatially flipped, in/out-swapped filter. */
-export function conv2dInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, g: Conv2dGeometry): tf.Tensor4D {
+export function inputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, g: Conv2dGeometry): tf.Tensor4D {
   return tf.tidy(() => {
     const p = strideOneProblem(g);
     const v = isStrideOne(g) ? filter : filterToStrideOne(filter, g, p);
@@ -42,7 +42,7 @@ export function conv2dInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, g: Con
  * grid with zeros elsewhere, so shifted reads that wrap into the next row or image meet a zero.
  * The only large copies are one transpose of x, one pad of dy and the shifted rows.
  */
-export function conv2dFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, g: Conv2dGeometry): tf.Tensor4D {
+export function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, g: Conv2dGeometry): tf.Tensor4D {
   return tf.tidy(() => {
     const p = strideOneProblem(g);
     const z = isStrideOne(g) ? x : inputToStrideOne(x, g, p);

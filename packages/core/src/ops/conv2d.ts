@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dGeometry, toPair } from './conv2d-geometry';
-import { conv2dFilterGradient, conv2dInputGradient } from './conv2d-gradients';
+import { filterGradient, inputGradient } from './conv2d-gradients';
 
 /** Options of {@link conv2d}, in PyTorch's terms. */
 export interface Conv2dOptions {
@@ -30,6 +30,46 @@ export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, options: Conv2dOptio
   ensureForwardKernel(tf.getBackend());
   const attrs: Conv2dAttrs = { strides: stride, padding };
   return tf.engine().runKernel(CONV2D_KERNEL, { x, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/**
+ * The input gradient of {@link conv2d} on its own: dL/dx for the upstream gradient `dy`, for an input
+ * of shape `xShape`. What the op's backward pass runs (a stride-1 forward convolution).
+ */
+export function conv2dBackpropInput(
+  xShape: [number, number, number, number],
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  options: Conv2dOptions = {},
+): tf.Tensor4D {
+  const g = checkedGeometry(xShape, filter.shape, options);
+  expectShape('dy', dy.shape, [g.batch, g.outHeight, g.outWidth, g.outChannels]);
+  return inputGradient(dy, filter, g);
+}
+
+/**
+ * The filter gradient of {@link conv2d} on its own: dL/dW for the upstream gradient `dy`, for a filter
+ * of shape `filterShape` `[kh, kw, in, out]`. What the op's backward pass runs (one matMul).
+ */
+export function conv2dBackpropFilter(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  options: Conv2dOptions = {},
+): tf.Tensor4D {
+  const g = checkedGeometry(x.shape, filterShape, options);
+  expectShape('dy', dy.shape, [g.batch, g.outHeight, g.outWidth, g.outChannels]);
+  return filterGradient(x, dy, g);
+}
+
+function checkedGeometry(xShape: readonly number[], filterShape: readonly number[], options: Conv2dOptions) {
+  return conv2dGeometry(xShape, filterShape, toPair(options.stride ?? 1, 'stride'), toPair(options.padding ?? 0, 'padding'));
+}
+
+function expectShape(name: string, actual: readonly number[], expected: readonly number[]): void {
+  if (actual.length !== expected.length || actual.some((v, i) => v !== expected[i])) {
+    throw new Error(`conv2d: ${name} has shape [${actual.join(', ')}], expected [${expected.join(', ')}]`);
+  }
 }
 
 const CONV2D_KERNEL = 'SrdiffConv2D';
@@ -69,8 +109,8 @@ if (!tf.getGradient(CONV2D_KERNEL)) {
       const g = conv2dGeometry(x.shape, filter.shape, strides, padding);
       const dy4 = dy as tf.Tensor4D;
       return {
-        x: () => conv2dInputGradient(dy4, filter, g),
-        filter: () => conv2dFilterGradient(x, dy4, g),
+        x: () => inputGradient(dy4, filter, g),
+        filter: () => filterGradient(x, dy4, g),
       };
     },
   });
