@@ -1,0 +1,20 @@
+export { OnnxGraphBuilder, type OnnxDim, type OnnxNodeOptions, type OnnxModelOptions, type OnnxGraphBuilderOptions, type FloatData } from './graph-builder';
+export { attr, type OnnxAttributeValue, type TypedAttribute } from './attributes';
+export { OnnxDataType, type OnnxElementType } from './proto';
+export { readOnnxModelSummary, readOnnxModelSummaryFile, type OnnxModelSummary } from './model-metadata';
+export { fingerprintWeights } from './fingerprint';
+export {
+  createOrtSession,
+  loadOnnxRuntime,
+  onnxRuntimeAvailable,
+  OnnxRuntimeMissingError,
+  ORT_SESSION_DEFAULTS,
+  type OnnxRuntime,
+  type OrtInferenceSession,
+  type OrtTensor,
+  type OrtGraphOptimizationLevel,
+  type OrtExecutionProvider,
+  type OrtSessionOptions,
+  type OrtSessionHandle,
+  type OrtProviderAttempt,
+} from './ort-session';
