@@ -1,4 +1,5 @@
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, selectBackend, tf, type Conv2dOptions } from '../src';
+import { copyRowBlocks, ROW_BLOCKS_KERNEL, type RowBlock } from '../src/ops/row-blocks';
 
 /*
  * conv2d against two references: a direct float64 evaluation of the definitions (PyTorch's
@@ -200,6 +201,53 @@ describe('conv2d on the cpu backend', () => {
   });
 });
 
+describe('copyRowBlocks (the im2col / row-reversal kernel)', () => {
+  const x = [
+    [1, 2, 3, 4, 5],
+    [6, 7, 8, 9, 10],
+    [11, 12, 13, 14, 15],
+  ];
+  const blocks: RowBlock[] = [
+    { start: 0, count: 3, shift: 0 },
+    { start: 1, count: 2, shift: 3 },
+    { start: 2, count: 1, shift: 5 },
+    { start: 0, count: 1, shift: 9 },
+  ];
+  const expected = [
+    ...x,
+    [9, 10, 0, 0, 0],
+    [14, 15, 0, 0, 0],
+    [0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0],
+  ];
+
+  test.each(['cpu', 'wasm'])('registered kernel on %s', async (backend) => {
+    await selectBackend(backend as 'cpu' | 'wasm');
+    // Freed memory full of non-zeros is likely reused for the output: the zero-fill must be explicit.
+    tf.fill([expected.length, 5], 99).dispose();
+    const input = tf.tensor2d(x);
+    const out = copyRowBlocks(input, blocks);
+    expect(out.arraySync()).toEqual(expected);
+    tf.dispose([input, out]);
+  });
+
+  test('fallback from slice/pad/concat on backends without the kernel', async () => {
+    await selectBackend('cpu');
+    const kernel = tf.getKernel(ROW_BLOCKS_KERNEL, 'cpu')!;
+    tf.unregisterKernel(ROW_BLOCKS_KERNEL, 'cpu');
+    try {
+      const input = tf.tensor2d(x);
+      expect(copyRowBlocks(input, blocks).arraySync()).toEqual(expected);
+    } finally {
+      tf.registerKernel(kernel);
+    }
+  });
+
+  test('a block outside the matrix is an error', () => {
+    expect(() => copyRowBlocks(tf.zeros([3, 5]) as tf.Tensor2D, [{ start: 2, count: 2, shift: 0 }])).toThrow(/does not fit 3 rows/);
+  });
+});
+
 describe('conv2d on wasm matches cpu', () => {
   const WASM_CASES: Case[] = [
     ...CASES,
@@ -227,7 +275,7 @@ describe('conv2d on wasm matches cpu', () => {
       const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.options))([x, w], dy);
       tf.dispose([dx!, dw!]);
     });
-    expect(profile.kernelNames).toEqual(expect.arrayContaining(['SrdiffConv2D', 'SrdiffTapRows', 'BatchMatMul', 'Conv2D']));
+    expect(profile.kernelNames).toEqual(expect.arrayContaining(['SrdiffConv2D', 'SrdiffCopyRowBlocks', 'BatchMatMul', 'Conv2D']));
     expect(profile.kernelNames).not.toContain('Conv2DBackpropInput');
     expect(profile.kernelNames).not.toContain('Conv2DBackpropFilter');
     dispose();

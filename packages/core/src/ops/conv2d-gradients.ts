@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Conv2dGeometry, isStrideOne, strideOneProblem, type StrideOneProblem } from './conv2d-geometry';
-import { tapRows } from './tap-rows';
+import { reverseRows, tapRows } from './row-blocks';
 
 /*
  * Gradients of y = conv2d(x, W) (PyTorch semantics, NHWC, filter [kh, kw, C, O]) as the two
@@ -18,7 +18,7 @@ export function inputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, g: Conv2dGeo
   return tf.tidy(() => {
     const p = strideOneProblem(g);
     const v = isStrideOne(g) ? filter : filterToStrideOne(filter, g, p);
-    const flipped = tf.transpose(tf.reverse(v, [0, 1]), [0, 1, 3, 2]);
+    const flipped = flipAndSwap(v);
     // Rows of dz = outHeight + top + bottom - kernel + 1 must equal p.height (likewise columns).
     const top = p.kernelHeight - 1 - p.padTop;
     const left = p.kernelWidth - 1 - p.padLeft;
@@ -27,11 +27,11 @@ export function inputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, g: Conv2dGeo
     let dz = tf.conv2d(dy, flipped as tf.Tensor4D, 1, [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]]);
     if (top < 0 || left < 0 || bottom < 0 || right < 0) {
       // Padding wider than kernel - 1: the first/last outputs see only padding, so dy's border is dropped.
-      dz = tf.slice(dz, [0, Math.max(-top, 0), Math.max(-left, 0), 0], [-1, p.height, p.width, -1]);
+      dz = cropSpatial(dz, Math.max(-top, 0), Math.max(-left, 0), p.height, p.width);
     }
     if (isStrideOne(g)) return dz;
     const padded = depthToSpace(dz, g.strideHeight, g.strideWidth, g.inChannels);
-    return tf.slice(padded, [0, g.padHeight, g.padWidth, 0], [-1, g.inHeight, g.inWidth, -1]);
+    return cropSpatial(padded, g.padHeight, g.padWidth, g.inHeight, g.inWidth);
   });
 }
 
@@ -82,17 +82,42 @@ function depthToSpace(z: tf.Tensor4D, sh: number, sw: number, channels: number):
   return tf.reshape(tf.transpose(blocks, [0, 2, 1, 3]), [n, h * sh, w * sw, channels]);
 }
 
-/** V[qh, qw, (rh·sw + rw)·C + c, o] = W[sh·qh + rh, sw·qw + rw, c, o], zero past the kernel. Small tensors. */
+/**
+ * The spatially flipped, in/out-swapped filter: F[i, j, o, c] = V[kh-1-i, kw-1-j, c, o]. Flipping
+ * both spatial axes reverses the flattened tap index: a row reversal, then a rank-3 transpose.
+ */
+function flipAndSwap(v: tf.Tensor4D): tf.Tensor4D {
+  const [kh, kw, cin, cout] = v.shape;
+  const reversed = reverseRows(tf.reshape(v, [kh * kw, cin * cout]) as tf.Tensor2D);
+  return tf.reshape(tf.transpose(tf.reshape(reversed, [kh * kw, cin, cout]), [0, 2, 1]), [kh, kw, cout, cin]);
+}
+
+/**
+ * x[:, top : top + height, left : left + width, :] as a rank-3 slice over [n, H, W·C]: tfjs-wasm's
+ * Slice copies each innermost run separately in JavaScript, so whole rows of W·C values beat runs of C.
+ */
+function cropSpatial(x: tf.Tensor4D, top: number, left: number, height: number, width: number): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  if (top === 0 && left === 0 && height === h && width === w) return x;
+  const rows = tf.slice(tf.reshape(x, [n, h, w * c]), [0, top, left * c], [n, height, width * c]);
+  return tf.reshape(rows, [n, height, width, c]);
+}
+
+/**
+ * V[qh, qw, (rh·sw + rw)·C + c, o] = W[sh·qh + rh, sw·qw + rw, c, o], zero past the kernel: the
+ * permutation (qh, rh, qw, rest) → (qh, qw, rh, rest) is a rank-4 transpose (rank 6 is slow on wasm).
+ */
 function filterToStrideOne(filter: tf.Tensor4D, g: Conv2dGeometry, p: StrideOneProblem): tf.Tensor4D {
   const [sh, sw] = [g.strideHeight, g.strideWidth];
   const padded = tf.pad(filter, [[0, p.kernelHeight * sh - g.kernelHeight], [0, p.kernelWidth * sw - g.kernelWidth], [0, 0], [0, 0]]);
-  const blocks = tf.reshape(padded, [p.kernelHeight, sh, p.kernelWidth, sw, g.inChannels, g.outChannels]);
-  return tf.reshape(tf.transpose(blocks, [0, 2, 1, 3, 4, 5]), [p.kernelHeight, p.kernelWidth, p.channels, g.outChannels]);
+  const blocks = tf.reshape(padded, [p.kernelHeight, sh, p.kernelWidth, sw * g.inChannels * g.outChannels]);
+  return tf.reshape(tf.transpose(blocks, [0, 2, 1, 3]), [p.kernelHeight, p.kernelWidth, p.channels, g.outChannels]);
 }
 
 function filterFromStrideOne(v: tf.Tensor4D, g: Conv2dGeometry, p: StrideOneProblem): tf.Tensor4D {
   const [sh, sw] = [g.strideHeight, g.strideWidth];
-  const blocks = tf.reshape(v, [p.kernelHeight, p.kernelWidth, sh, sw, g.inChannels, g.outChannels]);
-  const full = tf.reshape(tf.transpose(blocks, [0, 2, 1, 3, 4, 5]), [p.kernelHeight * sh, p.kernelWidth * sw, g.inChannels, g.outChannels]);
+  const blocks = tf.reshape(v, [p.kernelHeight, p.kernelWidth, sh, sw * g.inChannels * g.outChannels]);
+  const full = tf.reshape(tf.transpose(blocks, [0, 2, 1, 3]), [p.kernelHeight * sh, p.kernelWidth * sw, g.inChannels, g.outChannels]);
+  if (p.kernelHeight * sh === g.kernelHeight && p.kernelWidth * sw === g.kernelWidth) return full as tf.Tensor4D;
   return tf.slice(full as tf.Tensor4D, [0, 0, 0, 0], [g.kernelHeight, g.kernelWidth, -1, -1]);
 }

@@ -85,8 +85,9 @@ function unrefPoolThreads(backend: unknown): void {
   for (const worker of pthreads?.runningWorkers ?? []) worker.unref?.();
 }
 
+/** A real `require` in both builds (in the ESM build, resolution starts from the working directory). */
 function packageRequire(): NodeJS.Require {
-  return typeof require === 'function' ? require : createRequire(path.join(process.cwd(), 'noop.js'));
+  return createRequire(typeof __filename === 'string' ? __filename : path.join(process.cwd(), 'noop.js'));
 }
 
 /** Writes tfjs's pthread worker script, set up to load the glue from its file, to the temp folder. */
