@@ -1,5 +1,9 @@
-import { Conv2d, initGenerator, Linear, Module, reflectPad, tf } from '@srdiff/core';
+import { Conv2d, initGenerator, Linear, Module, reflectPad, tf, type LoadStateDictOptions, type TensorDict } from '@srdiff/core';
 import { planLevels, resolveUnetConfig, type UNetConfig, type UNetOptions, type UNetPlan } from './config';
+import { convParts } from './ops/conv-parts';
+import { linear } from './ops/matmul';
+import { mismatchHint, inferUnetConfig } from './infer-config';
+import { readStateDict, writeUnetWeights, type StateDictSource } from './io';
 import { checkContexts, checkImages, padTo, timeTensor, type TimeInput } from './inputs';
 import { ModuleList } from './modules/containers';
 import { attentionBlock, DownLevel, UpLevel } from './modules/levels';
@@ -81,6 +85,39 @@ export class ConditionalUNet extends Module {
   }
 
   /**
+   * Builds the network and loads its weights by name: from a safetensors file (an original
+   * checkpoint converted with one Python line, see the README, or one written by {@link save}) or
+   * from a state dict in memory. Without `config`, the config recorded in the file is used, else
+   * the one the keys and shapes imply ({@link inferUnetConfig}). A state dict of another config
+   * fails with the mismatching keys and the config the weights look like.
+   */
+  static async fromStateDict(source: StateDictSource, config?: UNetOptions): Promise<ConditionalUNet> {
+    const loaded = await readStateDict(source);
+    const options = config ?? loaded.config ?? inferUnetConfig(loaded.tensors);
+    if (!options) {
+      throw new Error(`${loaded.source}: no config given and none can be read off the weights (not a ConditionalUNet state dict: no init_conv.weight / downs.L.* keys)`);
+    }
+    const model = new ConditionalUNet(options);
+    try {
+      model.loadStateDict(loaded.tensors, { source: loaded.source });
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    return model;
+  }
+
+  /** Like Module.loadStateDict, with a mismatch hint naming the config the weights look like. */
+  override loadStateDict(dict: TensorDict, options: LoadStateDictOptions = {}): void {
+    super.loadStateDict(dict, { source: 'ConditionalUNet', hint: () => mismatchHint(this.config, dict), ...options });
+  }
+
+  /** Writes the weights as PyTorch-named safetensors (loadable by the original code) with the config in the metadata. */
+  async save(file: string, metadata: Record<string, string> = {}): Promise<void> {
+    await writeUnetWeights(file, this.stateDict(), this.config, metadata);
+  }
+
+  /**
    * Predicts the noise in `xt`. `xt`, `cond`: NHWC `[B, H, W, in_nc]` (any H, W the reflect padding
    * allows); `time`: a number, one per element, or a tensor `[B]` (floats allowed: samplers pass
    * t·sample_scale). Returns `[B, H, W, out_nc]`. Inputs are validated before any computation.
@@ -95,10 +132,11 @@ export class ConditionalUNet extends Module {
       const t = this.timeEmbedding(timeTensor(time, batch), textContext as tf.Tensor2D | undefined, trace);
       const context = imageContext && (imageContext.rank === 2 ? tf.expandDims(imageContext, 1) : imageContext) as tf.Tensor3D | undefined;
 
-      const joined = tf.concat([tf.sub(xt, cond), cond], 3) as tf.Tensor4D;
-      const padded = reflectPad(joined, { bottom: padTo(height, plan.padMultiple), right: padTo(width, plan.padMultiple) });
-      trace?.('init_conv.in', padded);
-      const initOut = this.initConv.forward(padded);
+      // init_conv(pad(cat([xt - cond, cond]))), with the concatenation left implicit (ops/conv-parts.ts).
+      const pad = { bottom: padTo(height, plan.padMultiple), right: padTo(width, plan.padMultiple) };
+      const parts = [reflectPad(tf.sub(xt, cond) as tf.Tensor4D, pad), reflectPad(cond, pad)];
+      if (trace) trace('init_conv.in', tf.concat(parts, 3));
+      const initOut = convParts(this.initConv, parts);
       const out = this.unet(initOut, t, context, trace);
       return tf.slice(out, [0, 0, 0, 0], [batch, height, width, config.out_nc]);
     });
@@ -109,7 +147,7 @@ export class ConditionalUNet extends Module {
     let t = this.timeMlp.forward(time, trace);
     if (textContext && this.textMlp && this.promptMlp && this.prompt) {
       const weights = tf.mul(tf.softmax(this.textMlp.forward(textContext)), this.prompt) as tf.Tensor2D;
-      t = tf.add(t, this.promptMlp.forward(weights)) as tf.Tensor2D;
+      t = tf.add(t, linear(this.promptMlp, weights)) as tf.Tensor2D;
     }
     trace?.('time_mlp.out', t);
     return t;
@@ -135,12 +173,12 @@ export class ConditionalUNet extends Module {
     x = record('mid_attn', this.midAttn.forward(x, context));
     x = record('mid_block2', this.midBlock2.forward(x, t));
     this.ups.items.forEach((level, i) => {
-      x = record(`ups.${i}.0`, level.block1.forward(tf.concat([x, skips.pop()!], 3), t));
-      x = record(`ups.${i}.1`, level.block2.forward(tf.concat([x, skips.pop()!], 3), t));
+      x = record(`ups.${i}.0`, level.block1.forward([x, skips.pop()!], t));
+      x = record(`ups.${i}.1`, level.block2.forward([x, skips.pop()!], t));
       x = record(`ups.${i}.2`, level.attention.forward(x, context));
       x = record(`ups.${i}.3`, level.upsample.forward(x));
     });
-    x = record('final_res_block', this.finalResBlock.forward(tf.concat([x, initOut], 3), t));
+    x = record('final_res_block', this.finalResBlock.forward([x, initOut], t));
     return record('final_conv', this.finalConv.forward(x));
   }
 }

@@ -16,4 +16,8 @@ export {
 } from './config';
 export { ConditionalUNet, type UNetForwardOptions } from './conditional-unet';
 export { UNetInputError, type TimeInput } from './inputs';
+export { inferUnetConfig } from './infer-config';
+export { CONFIG_METADATA_KEY, readStateDict, type StateDictSource, type LoadedStateDict } from './io';
+export { unetDenoiser, type UnetDenoiserOptions } from './denoiser';
 export type { ActivationTrace } from './trace';
+export { verifyUnetReference } from './verify';

@@ -1,4 +1,5 @@
 import { Linear, Module, tf } from '@srdiff/core';
+import { batchMatMul, linear } from '../ops/matmul';
 import { SparseSequential } from './containers';
 
 /**
@@ -29,20 +30,17 @@ export class CrossAttention extends Module {
   forward(x: tf.Tensor3D, context?: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
       const source = context ?? x;
-      const q = this.splitHeads(this.toQ.forward(x) as tf.Tensor3D);
-      const k = this.splitHeads(this.toK.forward(source) as tf.Tensor3D);
-      const v = this.splitHeads(this.toV.forward(source) as tf.Tensor3D);
-      const scores = tf.mul(tf.matMul(q, k, false, true), this.headDim ** -0.5);
-      const out = tf.matMul(tf.softmax(scores), v); // [B, heads, N, d]
       const [b, n] = x.shape;
-      const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, n, this.innerDim]);
-      return this.outProjection.forward(merged) as tf.Tensor3D;
+      const m = source.shape[1];
+      const { heads, headDim } = this;
+      const byHead = (t: tf.Tensor, len: number, perm: number[]) =>
+        tf.reshape(tf.transpose(tf.reshape(t, [b, len, heads, headDim]), perm), perm[2] === 1 ? [b * heads, len, headDim] : [b * heads, headDim, len]) as tf.Tensor3D;
+      const q = byHead(linear(this.toQ, x), n, [0, 2, 1, 3]); // [B·heads, N, d]
+      const kT = byHead(linear(this.toK, source), m, [0, 2, 3, 1]); // [B·heads, d, M]
+      const v = byHead(linear(this.toV, source), m, [0, 2, 1, 3]); // [B·heads, M, d]
+      const weights = tf.softmax(tf.mul(batchMatMul(q, kT), headDim ** -0.5)) as tf.Tensor3D;
+      const out = tf.transpose(tf.reshape(batchMatMul(weights, v), [b, heads, n, headDim]), [0, 2, 1, 3]);
+      return linear(this.outProjection, tf.reshape(out, [b, n, this.innerDim])) as tf.Tensor3D;
     });
-  }
-
-  /** `[B, N, heads·d]` → `[B, heads, N, d]`. */
-  private splitHeads(t: tf.Tensor3D): tf.Tensor4D {
-    const [b, n] = t.shape;
-    return tf.transpose(tf.reshape(t, [b, n, this.heads, this.headDim]), [0, 2, 1, 3]);
   }
 }

@@ -1,4 +1,5 @@
 import { gelu, Linear, Module, tf } from '@srdiff/core';
+import { linear, linearWith } from '../ops/matmul';
 import { SparseSequential } from './containers';
 
 /** `GEGLU(dim_in, dim_out)`: `a, gate = Linear(dim_in → 2·dim_out)(x).chunk(2)`, output `a·gelu(gate)` (exact GELU). */
@@ -12,8 +13,12 @@ export class GEGLU extends Module {
 
   forward(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      const [a, gate] = tf.split(this.proj.forward(x), 2, -1);
-      return tf.mul(a!, gelu(gate!)) as tf.Tensor3D;
+      // Two products with the halves of the weight rather than splitting the product's output
+      // (a channel split is a per-row JavaScript copy on wasm).
+      const { weight, bias, inFeatures } = this.proj;
+      const half = (i: number) =>
+        linearWith(x, tf.slice(weight, [i * this.dimOut, 0], [this.dimOut, -1]) as tf.Tensor2D, tf.slice(bias!, [i * this.dimOut], [this.dimOut]) as tf.Tensor1D, inFeatures);
+      return tf.mul(half(0), gelu(half(1))) as tf.Tensor3D;
     });
   }
 }
@@ -35,6 +40,6 @@ export class FeedForward extends Module {
   }
 
   forward(x: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => this.output.forward(this.geglu.forward(x)) as tf.Tensor3D);
+    return tf.tidy(() => linear(this.output, this.geglu.forward(x)));
   }
 }

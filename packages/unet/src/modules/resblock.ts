@@ -1,4 +1,6 @@
 import { Conv2d, Linear, Module, silu, tf } from '@srdiff/core';
+import { convParts } from '../ops/conv-parts';
+import { linear } from '../ops/matmul';
 import { SparseSequential } from './containers';
 
 /** The original's `default_conv`: k×k, padding k//2, no bias. */
@@ -15,10 +17,13 @@ export class Block extends Module {
     this.proj = this.addModule('proj', defaultConv(dimIn, dimOut));
   }
 
-  /** `scale`, `shift`: `[B or 1, 1, 1, C]`; applied as x·(scale + 1) + shift before the activation. */
-  forward(x: tf.Tensor4D, scaleShift?: [tf.Tensor, tf.Tensor]): tf.Tensor4D {
+  /**
+   * `parts`: the input, or the pieces of its channel concatenation (skip connections).
+   * `scale`, `shift`: `[B or 1, 1, 1, C]`, applied as x·(scale + 1) + shift before the activation.
+   */
+  forward(parts: tf.Tensor4D | readonly tf.Tensor4D[], scaleShift?: [tf.Tensor, tf.Tensor]): tf.Tensor4D {
     return tf.tidy(() => {
-      let h: tf.Tensor4D = this.proj.forward(x);
+      let h = convParts(this.proj, Array.isArray(parts) ? parts : [parts as tf.Tensor4D]);
       if (scaleShift) h = tf.add(tf.mul(h, tf.add(scaleShift[0], 1)), scaleShift[1]) as tf.Tensor4D;
       return silu(h);
     });
@@ -46,15 +51,21 @@ export class ResBlock extends Module {
     if (dimIn !== dimOut) this.resConv = this.addModule('res_conv', defaultConv(dimIn, dimOut, 1));
   }
 
-  /** `x` NHWC `[B, H, W, dim_in]`, `timeEmb` `[B or 1, time_dim]`. */
-  forward(x: tf.Tensor4D, timeEmb: tf.Tensor2D): tf.Tensor4D {
+  /**
+   * `x` NHWC `[B, H, W, dim_in]` — or the parts whose channel concatenation it is (the decoder's
+   * `cat([x, skip])`, never materialised); `timeEmb` `[B or 1, time_dim]`.
+   */
+  forward(x: tf.Tensor4D | readonly tf.Tensor4D[], timeEmb: tf.Tensor2D): tf.Tensor4D {
+    const parts = Array.isArray(x) ? (x as readonly tf.Tensor4D[]) : [x as tf.Tensor4D];
     return tf.tidy(() => {
       const batch = timeEmb.shape[0];
-      const modulation = tf.reshape(this.timeProjection.forward(silu(timeEmb)), [batch, 1, 1, 2 * this.dimOut]);
+      const modulation = tf.reshape(linear(this.timeProjection, silu(timeEmb)), [batch, 1, 1, 2 * this.dimOut]);
       // chunk(2, dim=1): the first half scales, the second shifts.
       const [scale, shift] = tf.split(modulation, 2, 3) as [tf.Tensor, tf.Tensor];
-      const h = this.block2.forward(this.block1.forward(x, [scale, shift]));
-      return tf.add(h, this.resConv ? this.resConv.forward(x) : x) as tf.Tensor4D;
+      const h = this.block2.forward(this.block1.forward(parts, [scale, shift]));
+      if (this.resConv) return tf.add(h, convParts(this.resConv, parts)) as tf.Tensor4D;
+      if (parts.length !== 1) throw new Error(`ResBlock(${this.dimIn} → ${this.dimOut}): identity shortcut needs one input, got ${parts.length} parts`);
+      return tf.add(h, parts[0]!) as tf.Tensor4D;
     });
   }
 }

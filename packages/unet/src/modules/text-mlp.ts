@@ -1,4 +1,5 @@
 import { Linear, Module, silu, tf } from '@srdiff/core';
+import { linear } from '../ops/matmul';
 
 /** `text_mlp = Sequential(Linear(context_dim, time_dim), SiLU(), Linear(time_dim, time_dim))` of the prompt path. */
 export class TextMlp extends Module {
@@ -12,6 +13,6 @@ export class TextMlp extends Module {
   }
 
   forward(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => this.linear2.forward(silu(this.linear1.forward(x))) as tf.Tensor2D);
+    return tf.tidy(() => linear(this.linear2, silu(linear(this.linear1, x))) as tf.Tensor2D);
   }
 }

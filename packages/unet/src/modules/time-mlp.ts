@@ -1,5 +1,6 @@
 import { gelu, Linear, Module, tf } from '@srdiff/core';
 import type { ActivationTrace } from '../trace';
+import { linear } from '../ops/matmul';
 import { sinusoidalPosEmb } from './sinusoidal-pos-emb';
 
 /**
@@ -21,7 +22,7 @@ export class TimeMlp extends Module {
     return tf.tidy(() => {
       const emb = sinusoidalPosEmb(time, this.nf);
       trace?.('time_mlp.0.out', emb);
-      return this.linear2.forward(gelu(this.linear1.forward(emb))) as tf.Tensor2D;
+      return linear(this.linear2, gelu(linear(this.linear1, emb))) as tf.Tensor2D;
     });
   }
 }

@@ -1,0 +1,44 @@
+import { readSafetensors, type TensorDict, writeSafetensors } from '@srdiff/core';
+import type { UNetConfig } from './config';
+
+/** Metadata key under which our checkpoints record the network's config (JSON). */
+export const CONFIG_METADATA_KEY = 'srdiff.unet.config';
+
+/** A state dict: a safetensors file path, or tensors already in memory (PyTorch names and layouts). */
+export type StateDictSource = string | TensorDict;
+
+export interface LoadedStateDict {
+  tensors: TensorDict;
+  /** The config recorded by {@link writeUnetWeights}, when the file has one. */
+  config?: UNetConfig;
+  /** Names the origin in error messages. */
+  source: string;
+}
+
+/** Reads a state dict from a safetensors file (e.g. an original `.pth` converted with `safetensors.torch.save_file`). */
+export async function readStateDict(source: StateDictSource): Promise<LoadedStateDict> {
+  if (typeof source !== 'string') {
+    if (source === null || typeof source !== 'object') throw new TypeError('ConditionalUNet.fromStateDict: expected a safetensors path or a state dict object');
+    return { tensors: source, source: 'state dict' };
+  }
+  const { tensors, metadata } = await readSafetensors(source);
+  let config: UNetConfig | undefined;
+  const recorded = metadata[CONFIG_METADATA_KEY];
+  if (recorded) {
+    try {
+      config = JSON.parse(recorded) as UNetConfig;
+    } catch (err) {
+      throw new Error(`${source}: metadata "${CONFIG_METADATA_KEY}" is not valid JSON (${(err as Error).message})`);
+    }
+  }
+  return { tensors, config, source };
+}
+
+/**
+ * Writes weights as safetensors, keys and layouts exactly as PyTorch's `model.state_dict()` (in its
+ * order), so `safetensors.torch.load_file` + `model.load_state_dict` read them in Python; the config
+ * rides along in the metadata. Atomic (temporary file + rename).
+ */
+export async function writeUnetWeights(file: string, dict: TensorDict, config: UNetConfig, metadata: Record<string, string> = {}): Promise<void> {
+  await writeSafetensors(file, dict, { format: 'pt', ...metadata, [CONFIG_METADATA_KEY]: JSON.stringify(config) });
+}
