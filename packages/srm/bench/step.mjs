@@ -1,5 +1,6 @@
 // One SRM training step (forward + hybrid loss + backward + clip + AdamW) at a given size.
-// Usage: node packages/srm/bench/step.mjs [--backend wasm] [--batch 256,8192] [--dims 768,1024,4,8] [--repeats 5] [--full-attention]
+// Usage: node packages/srm/bench/step.mjs [--backend wasm] [--batch 256,8192] [--micro 2048] [--dims 768,1024,4,8] [--repeats 5] [--full-attention]
+// Reports medians of wall and CPU time per step (the first step is a warm-up) and GFLOP per CPU second.
 // Needs `npm run build -w @srdiff/core -w @srdiff/srm` first (imports the built dist).
 import { AdamW, Rng, manualSeed, selectBackend, tf } from '@srdiff/core';
 import { SemanticRefinementModule, srmTrainStep } from '../dist/index.mjs';
@@ -30,15 +31,24 @@ for (const batch of batches) {
     const lq = tf.tensor2d(rng.normalArray(batch * D), [batch, D]);
     const gt = tf.tensor2d(rng.normalArray(batch * D), [batch, D]);
     const times = [];
+    const cpuTimes = [];
     const n = batch >= 4096 ? Math.min(repeats, 3) : repeats;
     for (let i = 0; i <= n; i++) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       srmTrainStep(model, opt, lq, gt, { lr: 3e-4, alpha: 0.7, maxGradNorm: 1, microBatchSize: micro });
-      if (i > 0) times.push(performance.now() - t0); // the first is warm-up
+      const c = process.cpuUsage(c0);
+      if (i > 0) {
+        // the first is warm-up. CPU time is reported beside wall time because the machine is shared:
+        // wasm runs on one thread, so CPU time ≈ wall time on an idle machine.
+        times.push(performance.now() - t0);
+        cpuTimes.push((c.user + c.system) / 1000);
+      }
     }
     tf.dispose([lq, gt]);
     const ms = median(times);
-    const gflops = (6 * batch * macsPerRow) / (ms / 1000) / 1e9;
-    console.log(JSON.stringify({ batch, attention: fast ? 'length-1 shortcut' : 'full', medianMs: Math.round(ms), minMs: Math.round(Math.min(...times)), gflops: +gflops.toFixed(1), steps: n, tensors: tf.memory().numTensors }));
+    const cpuMs = median(cpuTimes);
+    const gflops = (6 * batch * macsPerRow) / (cpuMs / 1000) / 1e9;
+    console.log(JSON.stringify({ batch, microBatch: Math.min(batch, micro), attention: fast ? 'length-1 shortcut' : 'full', wallMs: Math.round(ms), cpuMs: Math.round(cpuMs), gflopsPerCpuSecond: +gflops.toFixed(1), steps: n, tensors: tf.memory().numTensors }));
   }
 }

@@ -52,3 +52,4 @@ export {
 } from './training/train-srm';
 export { refine, refineFolder, type RefineOptions, type RefineFolderOptions, type RefineFolderResult } from './refine';
 export { verifySrmReference } from './verify';
+export * from './onnx';

@@ -29,6 +29,7 @@ describe('refine', () => {
     const host = refine(model, { shape: [7, D], data: x.dataSync() as Float32Array }, { batchSize: 2 });
     expect(host.shape).toEqual([7, D]);
     expect(relError(host.data, expected)).toBeLessThan(1e-6);
+    expect(model.refine(rows)).toEqual(refine(model, rows));
     const t = refine(model, x);
     expect(relError(t.dataSync(), expected)).toBeLessThan(1e-6);
     tf.dispose([x, t]);

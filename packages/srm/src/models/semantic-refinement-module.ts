@@ -1,5 +1,6 @@
-import { Linear, Module, tf, type LoadStateDictOptions, type TensorDict } from '@srdiff/core';
+import { Linear, Module, tf, type HostTensor, type LoadStateDictOptions, type TensorDict } from '@srdiff/core';
 import { resolveSrmConfig, SRM_DEFAULTS, type SrmConfig } from '../config';
+import { refine, type RefineOptions } from '../refine';
 import { GeluMlp } from './gelu-mlp';
 import { linear } from './linear-op';
 import { SREncoderLayer } from './sr-encoder-layer';
@@ -93,6 +94,17 @@ export class SemanticRefinementModule extends Module {
   /** `[batch, inputDim]` → refined `[batch, inputDim]`. Differentiable (used by training). */
   forward(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => this.run(x));
+  }
+
+  /**
+   * Inference on a batch of embeddings, without recording gradients: `Float32Array[]`, a `[N, D]`
+   * host tensor, or a `[N, D]` tfjs tensor in, the same kind out (see {@link refine}).
+   */
+  refine(embeddings: tf.Tensor2D, options?: RefineOptions): tf.Tensor2D;
+  refine(embeddings: HostTensor, options?: RefineOptions): HostTensor;
+  refine(embeddings: readonly Float32Array[], options?: RefineOptions): Float32Array[];
+  refine(embeddings: tf.Tensor2D | HostTensor | readonly Float32Array[], options?: RefineOptions): tf.Tensor2D | HostTensor | Float32Array[] {
+    return refine(this, embeddings as never, options);
   }
 
   /** The forward pass plus the intermediate outputs the reference records (caller disposes all). */

@@ -132,10 +132,8 @@ export async function trainSrm(options: TrainSrmOptions): Promise<TrainSrmResult
     rng.setState(m.rng);
     ({ best, history, epoch, step } = { best: m.best, history: m.history, epoch: m.epoch, step: m.step });
   }
-  let bestWeights = model.stateDict();
-  if (checkpoint && best.epoch > 0 && options.outDir && fs.existsSync(path.join(options.outDir, CHECKPOINT_BEST_FILE))) {
-    bestWeights = (await readSrmCheckpoint(path.join(options.outDir, CHECKPOINT_BEST_FILE))).weights;
-  }
+  const bestWeights0 = checkpoint ? await bestWeightsBeside(resumeFile!, checkpoint.meta) : undefined;
+  let bestWeights = bestWeights0 ?? model.stateDict();
 
   const emit = options.onProgress ?? (() => undefined);
   emit({ type: 'start', epochs: settings.epochs, startEpoch: epoch, step, stepsPerEpoch, totalSteps: schedule.totalSteps, trainCount: train.count, valCount: val?.count ?? 0, resumedFrom: resumeFile });
@@ -218,6 +216,18 @@ export async function trainSrm(options: TrainSrmOptions): Promise<TrainSrmResult
   optimizer.dispose();
   const finalValidation = history[history.length - 1]?.val ?? (val ? evaluateSrm(model, val, { batchSize: options.evalBatchSize, alpha: settings.alpha }) : undefined);
   return { model, bestWeights, best, history, steps: step, settings, finalValidation, files };
+}
+
+/**
+ * The best epoch's weights of a resumed run: from `checkpoint-best.safetensors` beside the resumed
+ * checkpoint when it belongs to the same run and epoch. Otherwise (best file missing or from another
+ * run) undefined, and the resumed weights stand in until the next improvement.
+ */
+async function bestWeightsBeside(resumeFile: string, meta: SrmCheckpointMeta): Promise<TensorDict | undefined> {
+  const file = path.join(path.dirname(resumeFile), CHECKPOINT_BEST_FILE);
+  if (meta.best.epoch === 0 || !fs.existsSync(file)) return undefined;
+  const best = await readSrmCheckpoint(file);
+  return best.meta.epoch === meta.best.epoch && best.meta.dataFingerprint === meta.dataFingerprint ? best.weights : undefined;
 }
 
 const SETTING_KEYS = ['epochs', 'batchSize', 'microBatchSize', 'lr', 'warmupSteps', 'minLr', 'weightDecay', 'betas', 'eps', 'maxGradNorm', 'alpha', 'valFraction', 'valEvery', 'checkpointEvery', 'seed'] as const;
