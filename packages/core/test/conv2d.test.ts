@@ -1,4 +1,6 @@
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, selectBackend, tf, type Conv2dOptions } from '../src';
+import { conv2dGeometry } from '../src/ops/conv2d-geometry';
+import { filterGradient } from '../src/ops/conv2d-gradients';
 import { copyRowBlocks, ROW_BLOCKS_KERNEL, type RowBlock } from '../src/ops/row-blocks';
 
 /*
@@ -191,6 +193,23 @@ describe('conv2d on the cpu backend', () => {
     dispose();
   });
 
+  test.each(['cpu', 'wasm'])('on %s, the filter gradient split into bands of grid rows equals the whole', async (backend) => {
+    await selectBackend(backend as 'cpu' | 'wasm');
+    for (const c of [CASES[1]!, CASES[3]!, CASES[4]!]) {
+      const { x, w, dy, dispose } = run(c, 13);
+      const g = conv2dGeometry(c.x, c.filter, pair(c.options.stride, 1), pair(c.options.padding, 0));
+      const whole = filterGradient(x, dy, g);
+      // Budgets of one grid row per band, and one that leaves an uneven last band.
+      for (const budget of [1, c.filter[0] * c.filter[1] * c.x[3] * 3 * (c.x[2] + 2)]) {
+        const banded = filterGradient(x, dy, g, budget);
+        expect(relError(banded.dataSync(), whole.dataSync())).toBeLessThan(1e-6);
+        banded.dispose();
+      }
+      whole.dispose();
+      dispose();
+    }
+  });
+
   test('bad input is a clear error', () => {
     const x = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
     expect(() => conv2d(x, tf.zeros([3, 3, 2, 4]) as tf.Tensor4D)).toThrow(/input has 3 channels .* filter expects 2/);
@@ -238,9 +257,21 @@ describe('copyRowBlocks (the im2col / row-reversal kernel)', () => {
     try {
       const input = tf.tensor2d(x);
       expect(copyRowBlocks(input, blocks).arraySync()).toEqual(expected);
+      expect(copyRowBlocks(input, [{ start: 1, count: 2, shift: 1 }], 3).arraySync()).toEqual([[7, 8, 9], [12, 13, 14]]);
+      expect(copyRowBlocks(input, [{ start: 0, count: 1, shift: 2 }], 7).arraySync()).toEqual([[3, 4, 5, 0, 0, 0, 0]]);
     } finally {
       tf.registerKernel(kernel);
     }
+  });
+
+  test.each(['cpu', 'wasm'])('on %s, output rows may be shorter or longer than the input rows', async (backend) => {
+    await selectBackend(backend as 'cpu' | 'wasm');
+    const input = tf.tensor2d(x);
+    const short = copyRowBlocks(input, [{ start: 1, count: 2, shift: 1 }], 3);
+    expect(short.arraySync()).toEqual([[7, 8, 9], [12, 13, 14]]);
+    const long = copyRowBlocks(input, [{ start: 0, count: 1, shift: 2 }], 7);
+    expect(long.arraySync()).toEqual([[3, 4, 5, 0, 0, 0, 0]]);
+    tf.dispose([input, short, long]);
   });
 
   test('a block outside the matrix is an error', () => {

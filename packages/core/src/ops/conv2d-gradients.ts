@@ -5,9 +5,10 @@ import { reverseRows, tapRows } from './row-blocks';
 /*
  * Gradients of y = conv2d(x, W) (PyTorch semantics, NHWC, filter [kh, kw, C, O]) as the two
  * operations the wasm backend runs fast: a stride-1 forward convolution (XNNPACK) and a plain
- * matMul. tfjs-backend-wasm has no Conv2DBackpropFilter kernel, its Conv2DBackpropInput is a
- * slow loop, and both matMul with transposeA/transposeB and rank > 4 transposes fall back to slow
- * paths there (DESIGN §4), so none of those appear below.
+ * matMul. tfjs-backend-wasm has no Conv2DBackpropFilter kernel and its Conv2DBackpropInput is a
+ * loop 10× slower than its forward; matMul with transposeA/transposeB, rank > 4 transposes, Reverse,
+ * Gather and Slice (row by row in JavaScript) are slow paths there too (DESIGN §4, measured again
+ * in tools/bench), so none of those touch large tensors below: copies go through row-blocks.ts.
  *
  * A strided convolution is first rewritten as a stride-1 one (conv2d-geometry.ts):
  *   z = spaceToDepth(pad(x)),  V[q, r·C + c] = W[s·q + r, c]  ⇒  conv(x, W, stride s) = conv(z, V, stride 1).
@@ -36,27 +37,47 @@ export function inputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, g: Conv2dGeo
 }
 
 /**
- * dL/dW[i, j, c, o] = Σ_{n,a,b} xpad[n, a + i, b + j, c] · dy[n, a, b, o], one matMul:
+ * Most elements of the filter gradient's im2col matrix built at once (64 MiB of float32). Larger
+ * problems (batch 4 at 256², say) are split into bands of grid rows whose partial products add up.
+ */
+const MAX_IM2COL_ELEMENTS = 1 << 24;
+
+/**
+ * dL/dW[i, j, c, o] = Σ_{n,a,b} xpad[n, a + i, b + j, c] · dy[n, a, b, o], as matMuls
  * A [taps·C, n·Hp·Wp] · dyGrid [n·Hp·Wp, O]. A row is channel c of the padded input, flattened over
  * the whole padded grid and shifted by i·Wp + j; dyGrid is dy placed in the top-left corner of that
  * grid with zeros elsewhere, so shifted reads that wrap into the next row or image meet a zero.
  * The only large copies are one transpose of x, one pad of dy and the shifted rows.
  */
-export function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, g: Conv2dGeometry): tf.Tensor4D {
+export function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, g: Conv2dGeometry, maxIm2colElements = MAX_IM2COL_ELEMENTS): tf.Tensor4D {
   return tf.tidy(() => {
     const p = strideOneProblem(g);
     const z = isStrideOne(g) ? x : inputToStrideOne(x, g, p);
     const gridHeight = p.height + p.padTop + p.padBottom;
     const gridWidth = p.width + p.padLeft + p.padRight;
-    const gridSize = g.batch * gridHeight * gridWidth;
+    const gridRows = g.batch * gridHeight;
     const hasPad = p.padTop + p.padBottom + p.padLeft + p.padRight > 0;
     const zPadded = hasPad ? tf.pad(z, [[0, 0], [p.padTop, p.padBottom], [p.padLeft, p.padRight], [0, 0]]) : z;
-    const planes = tf.reshape(tf.transpose(zPadded, [3, 0, 1, 2]), [p.channels, gridSize]) as tf.Tensor2D;
-    const offsets: number[] = [];
-    for (let i = 0; i < p.kernelHeight; i++) for (let j = 0; j < p.kernelWidth; j++) offsets.push(i * gridWidth + j);
-    const columns = offsets.length === 1 && offsets[0] === 0 ? planes : tapRows(planes, offsets);
-    const dyGrid = tf.pad(dy, [[0, 0], [0, gridHeight - g.outHeight], [0, gridWidth - g.outWidth], [0, 0]]);
-    const dv = tf.matMul(columns, tf.reshape(dyGrid, [gridSize, g.outChannels]));
+    const planes = tf.reshape(tf.transpose(zPadded, [3, 0, 1, 2]), [p.channels, gridRows * gridWidth]) as tf.Tensor2D;
+    const shifts: number[] = [];
+    for (let i = 0; i < p.kernelHeight; i++) for (let j = 0; j < p.kernelWidth; j++) shifts.push(i * gridWidth + j);
+    const dyGrid = tf.reshape(
+      tf.pad(dy, [[0, 0], [0, gridHeight - g.outHeight], [0, gridWidth - g.outWidth], [0, 0]]),
+      [gridRows * gridWidth, g.outChannels],
+    ) as tf.Tensor2D;
+
+    const rowsPerBand = Math.max(1, Math.floor(maxIm2colElements / (shifts.length * p.channels * gridWidth)));
+    const bands = Math.ceil(gridRows / rowsPerBand);
+    const partials: tf.Tensor2D[] = [];
+    for (let band = 0; band < bands; band++) {
+      const firstRow = Math.floor((band * gridRows) / bands);
+      const columns = (Math.floor(((band + 1) * gridRows) / bands) - firstRow) * gridWidth;
+      const offset = firstRow * gridWidth;
+      const whole = bands === 1;
+      const columnsOfA = whole && shifts.length === 1 ? planes : tapRows(planes, shifts.map((s) => s + offset), columns);
+      partials.push(tf.matMul(columnsOfA, whole ? dyGrid : tf.slice(dyGrid, [offset, 0], [columns, -1])));
+    }
+    const dv = partials.length === 1 ? partials[0]! : tf.addN(partials);
     const dvFilter = tf.reshape(dv, [p.kernelHeight, p.kernelWidth, p.channels, g.outChannels]) as tf.Tensor4D;
     return isStrideOne(g) ? dvFilter : filterFromStrideOne(dvFilter, g, p);
   });

@@ -11,13 +11,14 @@ export interface RowBlock {
 }
 
 /**
- * Stacks the given row blocks of `x` `[R, L]` into `[Σ count, L]`. On wasm and cpu this is a
+ * Stacks the given row blocks of `x` `[R, L]` into `[Σ count, columns]` (`columns` defaults to L). On wasm and cpu this is a
  * registered kernel of block copies (memmove inside the wasm heap); tfjs-wasm's own Slice copies
  * each innermost run through JavaScript and its Reverse and Gather kernels are element loops, so
  * this is several times faster than composing those. Elsewhere it is built from slice/pad/concat.
  */
-export function copyRowBlocks(x: tf.Tensor2D, blocks: readonly RowBlock[]): tf.Tensor2D {
+export function copyRowBlocks(x: tf.Tensor2D, blocks: readonly RowBlock[], columns = x.shape[1]): tf.Tensor2D {
   const [rows, length] = x.shape;
+  if (!Number.isInteger(columns) || columns < 1) throw new Error(`copyRowBlocks: columns must be a positive integer, got ${columns}`);
   if (x.dtype !== 'float32') throw new Error(`copyRowBlocks: expects float32, got ${x.dtype}`);
   for (const { start, count, shift } of blocks) {
     const ok = [start, count, shift].every((v) => Number.isInteger(v) && v >= 0) && start + count <= rows;
@@ -25,14 +26,14 @@ export function copyRowBlocks(x: tf.Tensor2D, blocks: readonly RowBlock[]): tf.T
   }
   if (tf.getKernel(ROW_BLOCKS_KERNEL, tf.getBackend())) {
     const flat = blocks.flatMap((b) => [b.start, b.count, b.shift]);
-    return tf.engine().runKernel(ROW_BLOCKS_KERNEL, { x }, { blocks: flat }) as tf.Tensor2D;
+    return tf.engine().runKernel(ROW_BLOCKS_KERNEL, { x }, { blocks: flat, columns }) as tf.Tensor2D;
   }
   return tf.tidy(() =>
     tf.concat(
       blocks.map(({ start, count, shift }) => {
-        const kept = Math.max(0, length - shift);
+        const kept = Math.max(0, Math.min(columns, length - shift));
         const part = tf.slice(x, [start, Math.min(shift, length)], [count, kept]);
-        return kept === length ? part : tf.pad(part, [[0, 0], [0, length - kept]]);
+        return kept === columns ? part : tf.pad(part, [[0, 0], [0, columns - kept]]);
       }),
       0,
     ),
@@ -44,9 +45,9 @@ export function copyRowBlocks(x: tf.Tensor2D, blocks: readonly RowBlock[]): tf.T
  * input (one row per channel, the N·H·W grid flattened), shifting by `i·W + j` gives the input seen
  * by filter tap (i, j), so this is the im2col matrix of the filter gradient.
  */
-export function tapRows(x: tf.Tensor2D, shifts: readonly number[]): tf.Tensor2D {
+export function tapRows(x: tf.Tensor2D, shifts: readonly number[], columns = x.shape[1]): tf.Tensor2D {
   const rows = x.shape[0];
-  return copyRowBlocks(x, shifts.map((shift) => ({ start: 0, count: rows, shift })));
+  return copyRowBlocks(x, shifts.map((shift) => ({ start: 0, count: rows, shift })), columns);
 }
 
 /** The rows of `x` in reverse order. */
@@ -71,31 +72,34 @@ interface CpuBackendLike {
 }
 
 interface Layout {
+  /** Input row length. */
   length: number;
+  /** Output row length. */
+  columns: number;
   outRows: number;
   blocks: number[];
 }
 
 function layoutOf(x: tf.TensorInfo, attrs: tf.NamedAttrMap | undefined): Layout {
-  const blocks = (attrs as unknown as { blocks: number[] }).blocks;
+  const { blocks, columns } = attrs as unknown as { blocks: number[]; columns: number };
   let outRows = 0;
   for (let b = 0; b < blocks.length; b += 3) outRows += blocks[b + 1]!;
-  return { length: x.shape[1]!, outRows, blocks };
+  return { length: x.shape[1]!, columns, outRows, blocks };
 }
 
 /** Calls `copy(from, to, count)` / `zero(to, count)` for every row of every block, in output order. */
 function forEachRow(
-  { length, blocks }: Layout,
+  { length, columns, blocks }: Layout,
   copy: (from: number, to: number, count: number) => void,
   zero: (to: number, count: number) => void,
 ): void {
   let dst = 0;
   for (let b = 0; b < blocks.length; b += 3) {
     const [start, count, shift] = [blocks[b]!, blocks[b + 1]!, blocks[b + 2]!];
-    const kept = Math.max(0, length - shift);
-    for (let r = start; r < start + count; r++, dst += length) {
+    const kept = Math.max(0, Math.min(columns, length - shift));
+    for (let r = start; r < start + count; r++, dst += columns) {
       if (kept > 0) copy(r * length + shift, dst, kept);
-      if (kept < length) zero(dst + kept, length - kept);
+      if (kept < columns) zero(dst + kept, columns - kept);
     }
   }
 }
@@ -104,7 +108,7 @@ const wasmRowBlocks: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const x = inputs.x as tf.TensorInfo;
   const wasm = backend as unknown as WasmBackendLike;
   const layout = layoutOf(x, attrs);
-  const out = wasm.makeOutput([layout.outRows, layout.length], 'float32');
+  const out = wasm.makeOutput([layout.outRows, layout.columns], 'float32');
   // Views are taken after makeOutput: allocating may grow (and so replace) the heap buffer.
   const heap = new Float32Array(wasm.wasm.HEAPU8.buffer);
   const src = wasm.dataIdMap.get(x.dataId)!.memoryOffset / 4;
@@ -123,13 +127,13 @@ const cpuRowBlocks: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const layout = layoutOf(x, attrs);
   const values = cpu.data.get(x.dataId)?.values;
   if (!(values instanceof Float32Array)) throw new Error('copyRowBlocks (cpu): input values are not a Float32Array');
-  const out = new Float32Array(layout.outRows * layout.length);
+  const out = new Float32Array(layout.outRows * layout.columns);
   forEachRow(
     layout,
     (from, to, count) => out.set(values.subarray(from, from + count), to),
     () => {}, // a new Float32Array is already zero
   );
-  return cpu.makeTensorInfo([layout.outRows, layout.length], 'float32', out);
+  return cpu.makeTensorInfo([layout.outRows, layout.columns], 'float32', out);
 };
 
 for (const [backendName, kernelFunc] of [['wasm', wasmRowBlocks], ['cpu', cpuRowBlocks]] as const) {
