@@ -161,10 +161,6 @@ describe('conv2d on the cpu backend', () => {
   });
 
   test('works inside tf.variableGrads and leaks no tensors over repeated steps', () => {
-    if (!tf.getGradient(tf.Reshape)) {
-      // tfjs-core's Node bundle registers no gradients; the scalar loss below needs Reshape's.
-      tf.registerGradient({ kernelName: tf.Reshape, inputsToSave: ['x'], gradFunc: (dy, saved) => ({ x: () => tf.reshape(dy as tf.Tensor, (saved[0] as tf.Tensor).shape) }) });
-    }
     const c: Case = { name: '3×3 to a single output', x: [1, 3, 3, 2], filter: [3, 3, 2, 1], options: {} };
     const x = tensor4(c.x, 5);
     const w = tf.variable(tensor4(c.filter, 6), true, 'conv2d-test-w');

@@ -125,8 +125,9 @@ const cpuRowBlocks: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const x = inputs.x as tf.TensorInfo;
   const cpu = backend as unknown as CpuBackendLike;
   const layout = layoutOf(x, attrs);
-  const values = cpu.data.get(x.dataId)?.values;
-  if (!(values instanceof Float32Array)) throw new Error('copyRowBlocks (cpu): input values are not a Float32Array');
+  // Duck-typed: under test runners the array may come from another realm.
+  const values = cpu.data.get(x.dataId)?.values as Float32Array | undefined;
+  if (!values || typeof values.subarray !== 'function') throw new Error('copyRowBlocks (cpu): the input has no float32 values on the cpu backend');
   const out = new Float32Array(layout.outRows * layout.columns);
   forEachRow(
     layout,
