@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { packageConfig } from '../../tools/tsup.base';
 
-export default defineConfig(packageConfig());
+// The library entry plus the `srdiff` bin; `shims` gives the ESM build `__dirname` (bundled assets).
+export default defineConfig(packageConfig({ entry: ['src/index.ts', 'src/cli.ts'], shims: true }));

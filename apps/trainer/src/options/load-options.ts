@@ -4,6 +4,8 @@ import { OptionsError, validate, type ObjectSpec } from './schema';
 
 export interface LoadedOptions<T> {
   options: T;
+  /** The merged input before defaults (to tell which keys the user set). */
+  raw: Record<string, unknown>;
   /** Keys that are neither known nor ignored (likely typos), as warnings. */
   warnings: string[];
 }
@@ -64,5 +66,5 @@ export function loadOptions<T>(schema: ObjectSpec, file: string | undefined, ove
   }
   const { value, errors, unknown } = validate<T>(schema, raw);
   if (errors.length) throw new OptionsError(file ?? 'options', errors);
-  return { options: value, warnings: unknown.map((k) => `${file ?? 'options'}: unknown key "${k}" ignored`) };
+  return { options: value, raw: raw as Record<string, unknown>, warnings: unknown.map((k) => `${file ?? 'options'}: unknown key "${k}" ignored`) };
 }

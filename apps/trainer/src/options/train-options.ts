@@ -59,7 +59,10 @@ export const TRAIN_OPTIONS_SCHEMA: ObjectSpec = object(
       setting: NETWORK_SETTING,
     }),
     srm: object({
-      path: field('string', '(srdiff) frozen SRM weights/checkpoint, used to refine LQCLS when RestoreCLS is absent', { nullable: true }),
+      path: field('string', '(srdiff) frozen SRM weights/checkpoint, used to refine LQCLS when RestoreCLS is absent (and by restore)', { nullable: true }),
+    }),
+    vlm: object({
+      model: field('string', '(srdiff) the VLM the embeddings came from (recorded from LQCLS/manifest.json; used by restore)', { nullable: true }),
     }),
     path: object(
       {
@@ -141,6 +144,7 @@ export interface TrainOptions {
   datasets: { train: DatasetOptions; val: DatasetOptions };
   network_G: { which_model_G: string; setting: NetworkSetting };
   srm: { path: string | null };
+  vlm: { model: string | null };
   path: { pretrain_model_G: string | null; resume_state: string | null; strict_load: boolean; experiments_root: string | null };
   train: {
     optimizer: 'AdamW' | 'Adam';

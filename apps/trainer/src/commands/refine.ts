@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { selectBackend } from '@srdiff/core';
+import { loadSrm, refineFolder } from '@srdiff/srm';
+import type { Command } from '../cli/command';
+import { listTaskFolders } from '../pipeline/dataset-folders';
+import { resolveSrmFile } from '../pipeline/srm-stage';
+import { Progress } from '../ui/progress';
+
+export const refineCommand: Command = {
+  spec: {
+    name: 'refine',
+    summary: "write the frozen SRM's refined embeddings: LQCLS/ → RestoreCLS/ for every task folder",
+    usage: 'srdiff refine --data <datasets root> --srm <run dir|weights> [--phase train,val]',
+    options: {
+      data: { type: 'string', valueName: 'DIR', description: 'dataset root with <phase>/<task>/LQCLS', required: true },
+      srm: { type: 'string', valueName: 'PATH', description: 'SRM run folder (from train-srm), weights or checkpoint', required: true },
+      phase: { type: 'string[]', valueName: 'LIST', description: 'phases to process', default: ['train', 'val'] },
+      tasks: { type: 'string[]', valueName: 'LIST', description: 'task folders (default: all)' },
+      'batch-size': { type: 'number', description: 'embeddings per forward pass', default: 1024 },
+      'skip-existing': { type: 'boolean', description: 'keep RestoreCLS files already written (resume)', default: false },
+      backend: { type: 'string', description: 'TensorFlow.js backend', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
+    },
+    examples: ['srdiff refine --data datasets --srm runs/srm'],
+  },
+  async run({ options, out, signal }) {
+    await selectBackend(options.backend as 'auto');
+    const model = await loadSrm(resolveSrmFile(options.srm as string));
+    try {
+      for (const f of listTaskFolders(options.data as string, options.phase as string[], options.tasks as string[] | undefined)) {
+        const lqCls = path.join(f.dir, 'LQCLS');
+        if (!fs.existsSync(lqCls)) throw new Error(`${lqCls} does not exist: run "srdiff extract" first`);
+        let progress: Progress | undefined;
+        const res = await refineFolder(lqCls, path.join(f.dir, 'RestoreCLS'), model, {
+          batchSize: options['batch-size'] as number,
+          skipExisting: options['skip-existing'] as boolean,
+          signal,
+          onProgress: ({ done, total }) => {
+            progress ??= new Progress({ label: `refine ${f.phase}/${f.task}`, total, unit: 'emb' });
+            progress.update(done);
+          },
+        });
+        progress?.finish();
+        out(`${f.phase}/${f.task}: ${res.written} refined, ${res.skipped} kept → ${res.outDir}`);
+      }
+    } finally {
+      model.dispose();
+    }
+    return 0;
+  },
+};

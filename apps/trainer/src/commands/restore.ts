@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { selectBackend } from '@srdiff/core';
+import { IMAGE_EXTENSIONS, readImage, writeImage } from '@srdiff/data';
+import { IRSDE } from '@srdiff/sde';
+import type { Command } from '../cli/command';
+import { resolveUnetModel } from '../pipeline/resolve-model';
+import { SemanticContext } from '../pipeline/semantic-context';
+import { createEngine } from '../restore/engine';
+import { restoreImage } from '../restore/restore-image';
+import { Progress } from '../ui/progress';
+import { BACKEND_FLAG, ENGINE_FLAG } from './common';
+import { writableCache } from './test';
+
+/** Tile edge for large images: bounds memory (one tile in flight) while keeping the UNet's receptive field. */
+export const DEFAULT_TILE = 512;
+
+export const restoreCommand: Command = {
+  spec: {
+    name: 'restore',
+    summary: 'restore images without ground truth (any size: large images go tile by tile)',
+    usage: 'srdiff restore <image|folder> --model <run|ckpt|weights> [--out DIR] [--steps N] [--engine onnx|tfjs]',
+    positionals: ['image or folder'],
+    options: {
+      model: { type: 'string', valueName: 'PATH', description: 'run folder, checkpoint or UNet weights', required: true },
+      out: { type: 'string', valueName: 'DIR', description: 'output folder (same file names, PNG)', default: 'restored' },
+      vlm: { type: 'string', valueName: 'ID', description: "VLM for the semantic context (default: the run's; 'tiny' = bundled demo model)" },
+      srm: { type: 'string', valueName: 'PATH', description: "SRM refining the context (default: the run's srm.path)" },
+      'no-srm': { type: 'boolean', description: 'use the raw VLM embedding (models trained on LQCLS)', default: false },
+      mode: { type: 'string', description: 'reverse process', choices: ['posterior', 'sde', 'ode'] },
+      steps: { type: 'number', description: 'sampling steps (default: the SDE T)' },
+      seed: { type: 'number', description: 'seed of the sampling noise', default: 0 },
+      tile: { type: 'number', description: 'tile edge in pixels for large images', default: DEFAULT_TILE },
+      overlap: { type: 'number', description: 'pixels shared (and blended) by neighbouring tiles', default: 32 },
+      engine: { ...ENGINE_FLAG, default: 'auto' },
+      backend: { ...BACKEND_FLAG, default: 'auto' },
+      offline: { type: 'boolean', description: 'never download the VLM', default: false },
+    },
+    examples: ['srdiff restore photo.jpg --model runs/hazy --out restored/', 'srdiff restore big.png --model unet.safetensors --srm srm.safetensors --vlm Xenova/clip-vit-base-patch32'],
+  },
+  async run({ options: flags, positionals, out, log, signal }) {
+    const input = positionals[0];
+    if (!input) throw new Error('give an image or a folder of images to restore');
+    const files = listInputs(input);
+    await selectBackend(flags.backend as 'auto');
+    const model = await resolveUnetModel(flags.model as string);
+    const run = model.runOptions;
+    const sdeOptions = run?.sde ?? { max_sigma: 10, T: 100, schedule: 'cosine' as const, eps: 0.005, sample_T: null, sampling_mode: 'posterior' as const };
+    let sde = new IRSDE({ maxSigma: sdeOptions.max_sigma, T: sdeOptions.T, schedule: sdeOptions.schedule, eps: sdeOptions.eps });
+    const steps = (flags.steps as number | undefined) ?? sdeOptions.sample_T ?? undefined;
+    if (steps) sde = sde.withSampleSteps(steps);
+    if (!run) log(`restore: ${model.source} carries no training options; using max_sigma ${sdeOptions.max_sigma}, T ${sdeOptions.T}, ${sdeOptions.schedule}`);
+
+    let context: SemanticContext | undefined;
+    if (model.config.use_image_context) {
+      const vlm = (flags.vlm as string | undefined) ?? run?.vlm.model ?? undefined;
+      if (!vlm) throw new Error('this model is guided by a VLM embedding: pass --vlm <the model its embeddings were extracted with>');
+      const trainedOnRefined = (run?.datasets.train.context ?? 'RestoreCLS') === 'RestoreCLS';
+      const srm = flags['no-srm'] ? undefined : ((flags.srm as string | undefined) ?? run?.srm.path ?? undefined);
+      if (trainedOnRefined && !srm && !flags['no-srm']) throw new Error('this model was trained on SRM-refined embeddings (RestoreCLS): pass --srm <the SRM used by srdiff refine>, or --no-srm');
+      context = await SemanticContext.create({ vlm, srm, offline: flags.offline as boolean, log });
+      if (context.width !== model.config.context_dim) throw new Error(`the VLM gives ${context.width}-wide embeddings but the UNet expects context_dim ${model.config.context_dim}`);
+    }
+    const engine = await createEngine(flags.engine as 'auto', model.weights, model.config, { onnxCache: writableCache(model.source) });
+    log(`restore: ${files.length} image(s), ${engine.name} engine, ${flags.mode ?? sdeOptions.sampling_mode} sampling in ${sde.steps} steps, tiles of ${flags.tile} px`);
+    try {
+      for (const file of files) {
+        signal.throwIfAborted();
+        const image = await readImage(file);
+        const embedding = context ? await context.embed(file) : undefined;
+        const progress = new Progress({ label: path.basename(file), total: 100, unit: '%' });
+        const restored = await restoreImage(image, embedding, sde, engine, {
+          method: (flags.mode as 'posterior' | undefined) ?? sdeOptions.sampling_mode,
+          seed: flags.seed as number,
+          tile: flags.tile as number,
+          overlap: flags.overlap as number,
+          signal,
+          onStep: (done, total) => progress.update(Math.floor((100 * done) / total)),
+        });
+        progress.finish();
+        const target = path.join(flags.out as string, `${path.basename(file, path.extname(file))}.png`);
+        await writeImage(target, restored);
+        out(`${file} → ${target}`);
+      }
+    } finally {
+      await engine.dispose();
+      await context?.dispose();
+    }
+    return 0;
+  },
+};
+
+function listInputs(input: string): string[] {
+  if (!fs.existsSync(input)) throw new Error(`${input} does not exist`);
+  if (!fs.statSync(input).isDirectory()) return [input];
+  const files = fs.readdirSync(input).filter((f) => (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(f).toLowerCase())).sort().map((f) => path.join(input, f));
+  if (!files.length) throw new Error(`${input} holds no images (${IMAGE_EXTENSIONS.join(', ')})`);
+  return files;
+}

@@ -1,0 +1,42 @@
+import { createClipExtractor, type ClipExtractor } from '@srdiff/vlm';
+import { loadSrm, refine, type SemanticRefinementModule } from '@srdiff/srm';
+import { resolveVlmModel } from './models';
+import { resolveSrmFile } from './srm-stage';
+
+/**
+ * The semantic guidance of one image at restore time, computed as in training: the VLM embeds the
+ * degraded image, and the frozen SRM refines the embedding when the model was trained on
+ * `RestoreCLS` (skipped for models trained on raw `LQCLS`).
+ */
+export class SemanticContext {
+  private constructor(
+    private readonly vlm: ClipExtractor,
+    private readonly srm: SemanticRefinementModule | undefined,
+    readonly width: number,
+  ) {}
+
+  static async create(options: { vlm: string; srm?: string; offline?: boolean; log?: (s: string) => void }): Promise<SemanticContext> {
+    const { model, note } = resolveVlmModel(options.vlm);
+    if (note) options.log?.(note);
+    const vlm = await createClipExtractor({ model, allowRemote: !options.offline });
+    const srm = options.srm ? await loadSrm(resolveSrmFile(options.srm)) : undefined;
+    if (srm && srm.config.inputDim !== vlm.width) {
+      await vlm.dispose();
+      srm.dispose();
+      throw new Error(`the SRM takes ${srm.config.inputDim}-wide embeddings but ${vlm.id} produces ${vlm.width}; use the VLM the SRM was trained with`);
+    }
+    return new SemanticContext(vlm, srm, vlm.width);
+  }
+
+  /** The context vector for an image file. */
+  async embed(file: string): Promise<Float32Array> {
+    const [embedding] = await this.vlm.extract([file]);
+    if (!embedding) throw new Error(`${file}: could not be embedded`);
+    return this.srm ? refine(this.srm, [embedding])[0]! : embedding;
+  }
+
+  async dispose(): Promise<void> {
+    await this.vlm.dispose();
+    this.srm?.dispose();
+  }
+}
