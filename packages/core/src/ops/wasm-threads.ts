@@ -23,6 +23,7 @@ const GLUE = `${WASM_PACKAGE}/wasm-out/tfjs-backend-wasm-threaded-simd.js`;
 const WORKER = `${WASM_PACKAGE}/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js`;
 /** The pool of pre-started workers in tfjs's threaded build (PTHREAD_POOL_SIZE). */
 const MAX_WASM_THREADS = 8;
+const START_TIMEOUT_MS = 60_000;
 
 let configuredThreads: number | undefined;
 
@@ -55,11 +56,17 @@ export function configureWasmThreads(threads: number): void {
   tf.removeBackend('wasm');
   tf.registerBackend('wasm', async () => {
     const restore = patchForStart(workerFile, threads);
+    let timer: NodeJS.Timeout | undefined;
+    // A worker that fails to load leaves emscripten waiting forever: fail instead.
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`configureWasmThreads: the ${threads}-thread wasm backend did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+    });
     try {
-      const backend = await factory();
+      const backend = await Promise.race([Promise.resolve(factory()), timeout]);
       unrefPoolThreads(backend);
       return backend;
     } finally {
+      clearTimeout(timer);
       restore();
     }
   }, priority);
