@@ -191,3 +191,17 @@ describe('fingerprintWeights', () => {
     expect(fingerprintWeights(dict(), { nf: 16 })).not.toBe(base);
   });
 });
+
+describe('createOrtSession options', () => {
+  test('spinWait and extra config entries are accepted and the session runs', async () => {
+    const g = new OnnxGraphBuilder('spin');
+    g.output(g.op('Neg', [g.input('x', [2])]), { as: 'y' });
+    for (const spinWait of [false, true]) {
+      const h = await createOrtSession(g.serialize(), { threads: 2, spinWait, extra: { session: { set_denormal_as_zero: '1' } }, graphOptimizationLevel: 'basic' });
+      expect(h.options).toEqual({ threads: 2, interOpThreads: 1, graphOptimizationLevel: 'basic' });
+      const out = await h.session.run({ x: new h.ort.Tensor('float32', Float32Array.of(1, -2), [2]) });
+      expect(Array.from(out.y!.data as Float32Array)).toEqual([-1, 2]);
+      await h.session.release();
+    }
+  });
+});
