@@ -20,4 +20,5 @@ export { inferUnetConfig } from './infer-config';
 export { CONFIG_METADATA_KEY, readStateDict, type StateDictSource, type LoadedStateDict } from './io';
 export { unetDenoiser, type UnetDenoiserOptions } from './denoiser';
 export type { ActivationTrace } from './trace';
-export { verifyUnetReference } from './verify';
+export { verifyUnetReference, type VerifyUnetOptions } from './verify';
+export * from './onnx';

@@ -19,7 +19,7 @@ export interface LoadedStateDict {
 export async function readStateDict(source: StateDictSource): Promise<LoadedStateDict> {
   if (typeof source !== 'string') {
     if (source === null || typeof source !== 'object') throw new TypeError('ConditionalUNet.fromStateDict: expected a safetensors path or a state dict object');
-    return { tensors: source, source: 'state dict' };
+    return { tensors: source, source: 'the given state dict' };
   }
   const { tensors, metadata } = await readSafetensors(source);
   let config: UNetConfig | undefined;

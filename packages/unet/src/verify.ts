@@ -43,7 +43,12 @@ interface UnetReferenceMeta {
  * the matching loss, the loss) and the gradient of every parameter in `grads.safetensors`.
  * One row per compared key; a file or step that cannot run yields failing rows that say why.
  */
-export async function verifyUnetReference(dir: string): Promise<VerifyRow[]> {
+export interface VerifyUnetOptions {
+  /** Also run the training step and compare every gradient (default true; the slow part on the cpu backend). */
+  trainStep?: boolean;
+}
+
+export async function verifyUnetReference(dir: string, options: VerifyUnetOptions = {}): Promise<VerifyRow[]> {
   const meta = JSON.parse(await fs.promises.readFile(path.join(dir, 'meta.json'), 'utf8')) as UnetReferenceMeta;
   const rows: VerifyRow[] = [];
   let model: ConditionalUNet;
@@ -65,7 +70,7 @@ export async function verifyUnetReference(dir: string): Promise<VerifyRow[]> {
     if (meta.forward_without_image_context && meta.forward_without_image_context.supported === false) {
       rows.push(missingContextRow(model));
     }
-    if (fs.existsSync(path.join(dir, 'train_step.safetensors'))) {
+    if (options.trainStep !== false && fs.existsSync(path.join(dir, 'train_step.safetensors'))) {
       rows.push(...(await section('train_step.safetensors', () => trainStepRows(model, dir, meta))));
     }
   } finally {

@@ -1,4 +1,5 @@
-import { Conv2d, Module, tf, upsampleNearest } from '@srdiff/core';
+import { Conv2d, Module, tf } from '@srdiff/core';
+import { upsample2x } from '../ops/upsample';
 
 /** The original's `Downsample(dim_in, dim_out)`: Conv2d 4×4, stride 2, padding 1, with bias. */
 export function downsample(dimIn: number, dimOut: number): Conv2d {
@@ -16,6 +17,6 @@ export class Upsample extends Module {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => this.conv.forward(upsampleNearest(x, 2)));
+    return tf.tidy(() => this.conv.forward(upsample2x(x)));
   }
 }

@@ -25,8 +25,10 @@ export class SpatialTransformer extends Module {
     this.block = new BasicTransformerBlock(this.innerDim, this.heads, HEAD_CHANNELS, contextDim);
     this.addModule('transformer_blocks', new ModuleList([this.block]));
     this.projOut = this.addModule('proj_out', new Conv2d(this.innerDim, channels, 1));
-    this.projOut.weight.assign(tf.zerosLike(this.projOut.weight));
-    this.projOut.bias!.assign(tf.zerosLike(this.projOut.bias!));
+    tf.tidy(() => {
+      this.projOut.weight.assign(tf.zerosLike(this.projOut.weight));
+      this.projOut.bias!.assign(tf.zerosLike(this.projOut.bias!));
+    });
   }
 
   /** NHWC `[B, H, W, C]`, `context` `[B, M, context_dim]` → same shape as x. */
