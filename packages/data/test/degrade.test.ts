@@ -235,6 +235,7 @@ describe('buildDegradedDataset', () => {
     await expect(buildDegradedDataset(bundledCleanImagesDir(), c, { tasks: ['rainy'], patchSize: 32 })).rejects.toThrow(/train.rainy already exists; pass overwrite: true/);
     const again = await buildDegradedDataset(bundledCleanImagesDir(), c, { tasks: ['rainy'], patchSize: 32, perImage: 2, overwrite: true, valFraction: 0 });
     expect(again.counts.train.rainy).toBe(2 * clean.length);
+    expect(again.pairs).toBe(2 * clean.length); // counted without an onProgress callback too
     expect(files(c).filter((f) => f.includes('LQ'))).toHaveLength(2 * clean.length);
     expect(files(c)[0]).toMatch(/_00\.png$/);
   });

@@ -133,7 +133,8 @@ export async function buildDegradedDataset(cleanDir: string, outDir: string, opt
         (psnrs[task] ??= []).push(value);
         counts[split][task] = (counts[split][task] ?? 0) + 1;
         items.push({ split, task, name, source: files[f], crop, params, psnr: value });
-        options.onProgress?.({ done: ++done, total, file: path.join(taskDir, 'LQ', `${name}.png`) });
+        done += 1; // outside the optional call: `?.` would skip evaluating its arguments
+        options.onProgress?.({ done, total, file: path.join(taskDir, 'LQ', `${name}.png`) });
       }
     }
   }
