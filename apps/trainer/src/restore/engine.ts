@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { requireOptional, tf, type TensorDict } from '@srdiff/core';
+import { requireOptional, type TensorDict } from '@srdiff/core';
 import type { Denoiser } from '@srdiff/sde';
 import { ConditionalUNet, OnnxUNet, ensureOnnxExport, unetDenoiser, unetToOnnxBytes, type UNetConfig } from '@srdiff/unet';
 
@@ -64,4 +64,3 @@ export function onnxCachePath(weightsFile: string): string {
   return path.join(path.dirname(weightsFile), `${path.basename(weightsFile).replace(/\.(safetensors|ckpt)$/, '')}.onnx`);
 }
 
-export { tf };

@@ -9,5 +9,6 @@ export function formatTable(header: string[], rows: Array<Array<string | number>
 
 function formatMetric(v: number): string {
   if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 10 ? v.toFixed(2) : v.toFixed(4);
 }
