@@ -50,7 +50,7 @@ describe.each(['wasm', 'cpu'] as const)('ops on %s', (backend) => {
     manualSeed(4);
     for (const [k, stride, padding] of [[3, 1, 1], [4, 2, 1], [1, 1, 0]] as const) {
       const layer = new Conv2d(5, 4, k, { stride, padding });
-      const x1 = tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 8);
+      const x1 = tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 8) as tf.Tensor4D;
       const x2 = tf.randomNormal([2, 6, 6, 2], 0, 1, 'float32', 9);
       sameWithGradients([x1, x2, layer.weight, layer.bias!], (a, b) => convParts(layer, [a as tf.Tensor4D, b as tf.Tensor4D]), (a, b) => layer.forward(tf.concat([a!, b!], 3) as tf.Tensor4D), 1e-5);
       expect(() => convParts(layer, [x1])).toThrow(/the parts have 3 = 3 channels, expected 5/);
