@@ -10,6 +10,7 @@ const COLUMNS = [
   ['impl', (r) => r.impl],
   ['median ms', (r) => (r.status === 'ok' ? formatMs(r.medianMs) : r.status)],
   ['min ms', (r) => (r.status === 'ok' ? formatMs(r.minMs) : '')],
+  ['CPU ms', (r) => (r.status === 'ok' && r.cpuMedianMs !== undefined ? formatMs(r.cpuMedianMs) : '')],
   ['GFLOP/s', (r) => (r.status === 'ok' && r.gflops !== undefined ? r.gflops.toFixed(2) : '')],
   ['runs', (r) => (r.runsMs ? String(r.runsMs.length) : '')],
   ['note', (r) => r.note ?? ''],
@@ -23,7 +24,7 @@ function formatMs(ms) {
 export function formatTable(rows) {
   const cells = [COLUMNS.map(([title]) => title), ...rows.map((r) => COLUMNS.map(([, get]) => String(get(r))))];
   const widths = COLUMNS.map((_, c) => Math.max(...cells.map((row) => row[c].length)));
-  const line = (row) => row.map((cell, c) => (c >= 4 && c <= 7 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+  const line = (row) => row.map((cell, c) => (c >= 4 && c <= 8 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 

@@ -12,7 +12,7 @@ const NETWORK_KERNELS = [
 ];
 
 /** Minutes-long tfjs cpu Conv2DBackpropFilter (175 s in DESIGN §4) runs in a child killed after this. */
-const CPU_FILTER_GRAD_CAP_S = 420;
+const CPU_FILTER_GRAD_CAP_S = 300;
 
 function geometry(c) {
   const [n, h, w] = c.x;
