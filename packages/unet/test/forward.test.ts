@@ -70,6 +70,18 @@ describe('forward', () => {
     });
   });
 
+  test('several context tokens: two identical tokens give the one-token result', () => {
+    tf.tidy(() => {
+      const xt = image([2, 16, 16, 3], 11);
+      const ctx = context(2);
+      const one = model.forward(xt, xt, 5, { imageContext: ctx });
+      const two = model.forward(xt, xt, 5, { imageContext: tf.stack([ctx, ctx], 1) });
+      expect(maxAbsDiff(one, two)).toBeLessThan(1e-5);
+      const other = model.forward(xt, xt, 5, { imageContext: tf.stack([ctx, tf.neg(ctx)], 1) });
+      expect(maxAbsDiff(one, other)).toBeGreaterThan(1e-4);
+    });
+  });
+
   test('trace reports the original\'s module paths, NHWC', () => {
     const seen = new Map<string, number[]>();
     tf.tidy(() => {

@@ -1,4 +1,5 @@
 import { Conv2d, manualSeed, selectBackend, tf } from '@srdiff/core';
+import { groupedAttention } from '../src/ops/attention';
 import { convParts } from '../src/ops/conv-parts';
 import { batchMatMul, matMul2d } from '../src/ops/matmul';
 import { concatRows, splitRows } from '../src/ops/split-rows';
@@ -44,6 +45,17 @@ describe.each(['wasm', 'cpu'] as const)('ops on %s', (backend) => {
     const bb = tf.randomNormal([3, 9, 2], 0, 1, 'float32', 7);
     sameWithGradients([ba, bb], (x, y) => batchMatMul(x as tf.Tensor3D, y as tf.Tensor3D), (x, y) => tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D));
     tf.dispose([a, b, tall, wide, ba, bb]);
+  });
+
+  test('groupedAttention (packed with masked cross-group scores, or one product per group) equals softmax(q·kᵀ·s)·v', () => {
+    const reference = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.matMul(tf.softmax(tf.mul(tf.matMul(q as tf.Tensor3D, k as tf.Tensor3D, false, true), 0.3)), v as tf.Tensor3D);
+    for (const [g, n, m] of [[6, 5, 7], [1, 9, 9], [3, 600, 600]]) {
+      const q = tf.randomNormal([g!, n!, 4], 0, 1, 'float32', 1);
+      const k = tf.randomNormal([g!, m!, 4], 0, 1, 'float32', 2);
+      const v = tf.randomNormal([g!, m!, 4], 0, 1, 'float32', 3);
+      sameWithGradients([q, k, v], (a, b, c) => groupedAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, 0.3), reference, 2e-5);
+      tf.dispose([q, k, v]);
+    }
   });
 
   test('convParts equals the layer on the concatenation, gradients included', () => {

@@ -1,5 +1,5 @@
 import { LayerNorm, Module, tf } from '@srdiff/core';
-import { CrossAttention } from './cross-attention';
+import { CrossAttention, zeroDependency } from './cross-attention';
 import { FeedForward } from './feed-forward';
 
 /**
@@ -30,7 +30,14 @@ export class BasicTransformerBlock extends Module {
   forward(x: tf.Tensor3D, context?: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
       let h = tf.add(this.attn1.forward(this.norm1.forward(x)), x) as tf.Tensor3D;
-      h = tf.add(this.attn2.forward(this.norm2.forward(h), context), h) as tf.Tensor3D;
+      if (context && context.shape[1] === 1) {
+        // One context token: attn2's output does not depend on its query, so norm2 (which only
+        // feeds the query) gets exactly zero gradient in the original too.
+        const single = tf.add(this.attn2.forwardSingleToken(context), zeroDependency([this.norm2.weight, this.norm2.bias]));
+        h = tf.add(single, h) as tf.Tensor3D;
+      } else {
+        h = tf.add(this.attn2.forward(this.norm2.forward(h), context), h) as tf.Tensor3D;
+      }
       return tf.add(this.ff.forward(this.norm3.forward(h)), h) as tf.Tensor3D;
     });
   }

@@ -1,6 +1,13 @@
 import { Linear, Module, tf } from '@srdiff/core';
-import { batchMatMul, linear } from '../ops/matmul';
+import { groupedAttention } from '../ops/attention';
+import { linear, linearWith } from '../ops/matmul';
+import { splitRows } from '../ops/split-rows';
 import { SparseSequential } from './containers';
+
+/** 0·Σ(tensors): keeps parameters that provably do not affect a result in the graph with an exactly zero gradient. */
+export function zeroDependency(tensors: tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => tf.mul(tf.addN(tensors.map((t) => tf.sum(t))), 0) as tf.Scalar);
+}
 
 /**
  * The original's `CrossAttention` (attention.py): q from x, k and v from the context (x itself
@@ -29,18 +36,43 @@ export class CrossAttention extends Module {
   /** `x` `[B, N, query_dim]`, `context` `[B, M, context_dim]` → `[B, N, query_dim]`. */
   forward(x: tf.Tensor3D, context?: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      const source = context ?? x;
       const [b, n] = x.shape;
-      const m = source.shape[1];
       const { heads, headDim } = this;
-      const byHead = (t: tf.Tensor, len: number, perm: number[]) =>
-        tf.reshape(tf.transpose(tf.reshape(t, [b, len, heads, headDim]), perm), perm[2] === 1 ? [b * heads, len, headDim] : [b * heads, headDim, len]) as tf.Tensor3D;
-      const q = byHead(linear(this.toQ, x), n, [0, 2, 1, 3]); // [B·heads, N, d]
-      const kT = byHead(linear(this.toK, source), m, [0, 2, 3, 1]); // [B·heads, d, M]
-      const v = byHead(linear(this.toV, source), m, [0, 2, 1, 3]); // [B·heads, M, d]
-      const weights = tf.softmax(tf.mul(batchMatMul(q, kT), headDim ** -0.5)) as tf.Tensor3D;
-      const out = tf.transpose(tf.reshape(batchMatMul(weights, v), [b, heads, n, headDim]), [0, 2, 1, 3]);
-      return linear(this.outProjection, tf.reshape(out, [b, n, this.innerDim])) as tf.Tensor3D;
+      // Projections in head-major groups [heads·B, tokens, d] (group = head·B + batch).
+      let q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D;
+      if (!context) {
+        // Self-attention: one product for q, k and v.
+        const qkv = linearWith(x, tf.concat([this.toQ.weight, this.toK.weight, this.toV.weight], 0) as tf.Tensor2D, undefined, this.queryDim);
+        [q, k, v] = splitRows(this.headMajor(qkv, 3, n), 3).map((t) => tf.reshape(t, [heads * b, n, headDim]) as tf.Tensor3D) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+      } else {
+        const m = context.shape[1];
+        q = tf.reshape(this.headMajor(linear(this.toQ, x), 1, n), [heads * b, n, headDim]) as tf.Tensor3D;
+        const kv = linearWith(context, tf.concat([this.toK.weight, this.toV.weight], 0) as tf.Tensor2D, undefined, this.contextDim);
+        [k, v] = splitRows(this.headMajor(kv, 2, m), 2).map((t) => tf.reshape(t, [heads * b, m, headDim]) as tf.Tensor3D) as [tf.Tensor3D, tf.Tensor3D];
+      }
+      const out = groupedAttention(q, k, v, headDim ** -0.5); // [heads·B, N, d]
+      const merged = tf.transpose(tf.reshape(out, [heads, b, n, headDim]), [1, 2, 0, 3]); // 'b n (h d)'
+      return linear(this.outProjection, tf.reshape(merged, [b, n, this.innerDim])) as tf.Tensor3D;
+    });
+  }
+
+  /** `[B, L, parts·heads·d]` (channels: part, head, d) → `[parts·heads·B·L, d]`, rows ordered (part, head, batch, token). */
+  private headMajor(t: tf.Tensor, parts: number, len: number): tf.Tensor2D {
+    const b = t.shape[0]!;
+    const grouped = tf.transpose(tf.reshape(t, [b, len, parts * this.heads, this.headDim]), [2, 0, 1, 3]);
+    return tf.reshape(grouped, [parts * this.heads * b * len, this.headDim]) as tf.Tensor2D;
+  }
+
+  /**
+   * The attention to a single context token (SR-Diff's one semantic vector per image): the softmax
+   * over one key is exactly 1, so the output is `to_out(to_v(context))` at every position — what the
+   * original computes, without its q·kᵀ. Returns `[B, 1, query_dim]` (broadcasts over N). to_q and
+   * to_k stay in the graph with exactly zero gradient, as in the original.
+   */
+  forwardSingleToken(context: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const out = linear(this.outProjection, linear(this.toV, context)) as tf.Tensor3D;
+      return tf.add(out, zeroDependency([this.toQ.weight, this.toK.weight])) as tf.Tensor3D;
     });
   }
 }
