@@ -27,24 +27,12 @@ async function stepCases(ctx, srm, backend, { cpu = false } = {}) {
   });
   const rng = new core.Rng(1);
   const batchOf = (rows) => () => ({ lq: tf.tensor2d(rng.normalArray(rows * DIMS.inputDim), [rows, DIMS.inputDim]), gt: tf.tensor2d(rng.normalArray(rows * DIMS.inputDim), [rows, DIMS.inputDim]) });
-  // CPU time per step as well as wall time: wasm runs on one thread, so on a shared machine CPU time
-  // is the steadier number (it is added to each row's note).
-  let cpuMs = [];
   const step = ({ lq, gt }) => {
-    const c0 = process.cpuUsage();
     srm.srmTrainStep(model, optimizer, lq, gt, { lr: 3e-4, alpha: 0.7, maxGradNorm: 1, microBatchSize: MICRO_BATCH });
-    const c = process.cpuUsage(c0);
-    cpuMs.push((c.user + c.system) / 1000);
-  };
-  const measureStep = async (args) => {
-    cpuMs = [];
-    const row = await ctx.measure(args);
-    const timed = cpuMs.slice(args.warmup ?? 1).sort((a, b) => a - b);
-    if (row && timed.length) row.note = [args.note, `CPU ${Math.round(timed[timed.length >> 1])} ms/step`].filter(Boolean).join('; ');
   };
   try {
     if (cpu) {
-      await measureStep({
+      await ctx.measure({
         case: '768/1024/4/8 batch 256', op: 'train step', impl: 'length-1 shortcut', backend,
         flops: stepFlops(256, false), prepare: batchOf(256), run: step, repeat: 1, warmup: 0, note: 'one run (minutes)',
       });
@@ -52,7 +40,7 @@ async function stepCases(ctx, srm, backend, { cpu = false } = {}) {
     }
     for (const fullAttention of [false, true]) {
       model.setLengthOneFastPath(!fullAttention);
-      await measureStep({
+      await ctx.measure({
         case: '768/1024/4/8 batch 256', op: 'train step', impl: fullAttention ? 'full attention' : 'length-1 shortcut', backend,
         flops: stepFlops(256, false), prepare: batchOf(256), run: step,
         note: fullAttention ? 'q, k, softmax computed (GFLOP/s counts the shortcut\'s work)' : undefined,
@@ -64,7 +52,7 @@ async function stepCases(ctx, srm, backend, { cpu = false } = {}) {
       ctx.record({ ...row, status: 'skipped', note: '--quick (about 2 minutes per step on wasm)' });
     } else {
       // Heavy: one timed run after the batch-256 runs have warmed the kernels (the wasm heap still grows on it).
-      await measureStep({ ...row, flops: stepFlops(8192, false), prepare: batchOf(8192), run: step, repeat: 1, warmup: 0, note: `${8192 / MICRO_BATCH} micro-batches of ${MICRO_BATCH}, one update` });
+      await ctx.measure({ ...row, flops: stepFlops(8192, false), prepare: batchOf(8192), run: step, repeat: 1, warmup: 0, note: `${8192 / MICRO_BATCH} micro-batches of ${MICRO_BATCH}, one update` });
     }
   } finally {
     optimizer.dispose();
