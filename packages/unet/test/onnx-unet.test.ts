@@ -181,6 +181,11 @@ describe('inputs and errors', () => {
     expect(Array.from(a.data)).toEqual(Array.from(b.data));
   });
 
+  test('a model without srdiff metadata is refused with a pointer to exportOnnx', async () => {
+    const bare = buildUnetGraph(weights, REFERENCE_CONFIG).serialize();
+    await expect(OnnxUNet.create(bare)).rejects.toThrow(/not a srdiff ConditionalUNet export .* export it with exportOnnx\(\)/);
+  });
+
   test('exporting without the image context is refused where the original would crash', () => {
     expect(() => unetToOnnxBytes(weights, REFERENCE_CONFIG, { withoutImageContext: true })).toThrow(/cannot run without one here/);
   });
