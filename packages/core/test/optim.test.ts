@@ -124,3 +124,18 @@ describe('AdamW state and checkpoints', () => {
     opt.dispose();
   });
 });
+
+test('AdamW, Ema and MultiheadAttention hold no tensors beyond their state, and release it on dispose', async () => {
+  const { MultiheadAttention } = await import('../src');
+  const start = tf.memory().numTensors;
+  const mha = new MultiheadAttention(8, 2);
+  const params = mha.parameters().length;
+  expect(tf.memory().numTensors - start).toBe(params);
+  const opt = new AdamW(mha.namedParameters());
+  const ema = new Ema(mha);
+  expect(tf.memory().numTensors - start).toBe(params * 4); // weights + two moments + EMA shadow
+  opt.dispose();
+  ema.dispose();
+  mha.dispose();
+  expect(tf.memory().numTensors).toBe(start);
+});

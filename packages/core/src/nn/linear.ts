@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { linear } from '../ops/linear';
 import { defaultBound, uniformInit } from './init';
 import { Module } from './module';
 
@@ -8,7 +9,7 @@ export interface LinearOptions {
 
 /**
  * `torch.nn.Linear`: y = x·Wᵀ + b over the last axis. The weight stays in PyTorch's `[out, in]`
- * layout (the matMul transposes it), so state dicts need no conversion.
+ * layout, so state dicts need no conversion; the product is core's wasm-friendly `linear` op.
  */
 export class Linear extends Module {
   readonly weight: tf.Variable;
@@ -22,15 +23,9 @@ export class Linear extends Module {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const inner = x.shape[x.rank - 1];
-      if (inner !== this.inFeatures) {
-        throw new Error(`Linear(${this.inFeatures} → ${this.outFeatures}): input's last axis is ${inner}, expected ${this.inFeatures}`);
-      }
-      const flat = tf.reshape(x, [-1, this.inFeatures]) as tf.Tensor2D;
-      let y: tf.Tensor = tf.matMul(flat, this.weight as tf.Tensor2D, false, true);
-      if (this.bias) y = tf.add(y, this.bias);
-      return tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
-    });
+    if (x.shape[x.rank - 1] !== this.inFeatures) {
+      throw new Error(`Linear(${this.inFeatures} → ${this.outFeatures}): input's last axis is ${x.shape[x.rank - 1]}, expected ${this.inFeatures}`);
+    }
+    return linear(x, this.weight, this.bias);
   }
 }

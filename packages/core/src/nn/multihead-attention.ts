@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { uniformInit, xavierBound } from './init';
+import { linear } from '../ops/linear';
 import { Linear } from './linear';
 import { Module } from './module';
 
@@ -23,7 +24,9 @@ export class MultiheadAttention extends Module {
     this.inProjWeight = this.addParameter('in_proj_weight', uniformInit([3 * embedDim, embedDim], xavierBound(embedDim, 3 * embedDim)));
     this.inProjBias = this.addParameter('in_proj_bias', tf.zeros([3 * embedDim]));
     this.outProj = this.addModule('out_proj', new Linear(embedDim, embedDim));
-    this.outProj.bias!.assign(tf.zeros([embedDim]));
+    const zeros = tf.zeros([embedDim]);
+    this.outProj.bias!.assign(zeros); // PyTorch zero-initialises out_proj.bias
+    zeros.dispose();
   }
 
   /** query `[B, Lq, E]`, key/value `[B, Lk, E]` → `[B, Lq, E]`. Omit key/value for self-attention. */
@@ -54,8 +57,6 @@ export class MultiheadAttention extends Module {
   private project(x: tf.Tensor3D, offset: number, rows: number): tf.Tensor3D {
     const w = rows === 3 * this.embedDim ? this.inProjWeight : tf.slice(this.inProjWeight, [offset, 0], [rows, this.embedDim]);
     const b = rows === 3 * this.embedDim ? this.inProjBias : tf.slice(this.inProjBias, [offset], [rows]);
-    const [batch, len] = x.shape;
-    const y = tf.add(tf.matMul(tf.reshape(x, [batch * len, this.embedDim]), w as tf.Tensor2D, false, true), b);
-    return tf.reshape(y, [batch, len, rows]);
+    return linear(x, w, b) as tf.Tensor3D;
   }
 }

@@ -44,7 +44,7 @@ export class AdamW {
     }
     for (const [name, param] of params) {
       if (!param.trainable) continue;
-      this.slots.set(name, { param, m: tf.variable(tf.zerosLike(param.variable), false), v: tf.variable(tf.zerosLike(param.variable), false) });
+      this.slots.set(name, { param, m: zeroVariable(param.variable), v: zeroVariable(param.variable) });
     }
   }
 
@@ -116,4 +116,12 @@ export class AdamW {
     }
     this.slots.clear();
   }
+}
+
+/** A non-trainable variable of zeros shaped like `like` (the initial value tensor is released). */
+function zeroVariable(like: tf.Tensor): tf.Variable {
+  const zeros = tf.zerosLike(like);
+  const v = tf.variable(zeros, false);
+  zeros.dispose();
+  return v;
 }

@@ -39,7 +39,9 @@ export class Ema {
   constructor(readonly module: Module, options: EmaOptions = {}) {
     this.options = { ...EMA_DEFAULTS, ...options };
     for (const [name, p] of module.namedParameters()) {
-      this.shadow.set(name, { param: p, value: tf.variable(p.variable.clone(), false) });
+      const copy = p.variable.clone();
+      this.shadow.set(name, { param: p, value: tf.variable(copy, false) });
+      copy.dispose();
     }
   }
 

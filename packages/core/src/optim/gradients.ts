@@ -46,14 +46,17 @@ export function clipGradNorm(grads: NamedGradients, maxNorm: number, options: { 
   return { grads: clipped, totalNorm, scale };
 }
 
-/** Global L2 norm of all gradients (float64 accumulation of per-tensor norms). */
+/**
+ * Global L2 norm of all gradients: per-tensor sums of squares accumulated in float64 (`tf.norm`
+ * is ~20× slower on wasm than sum(square)).
+ */
 export function globalNorm(grads: NamedGradients): number {
   const keys = Object.keys(grads);
   if (!keys.length) return 0;
-  const norms = tf.tidy(() => tf.stack(keys.map((k) => tf.norm(grads[k]!))));
-  const values = norms.dataSync();
-  norms.dispose();
+  const squares = tf.tidy(() => tf.stack(keys.map((k) => tf.sum(tf.square(grads[k]!)))));
+  const values = squares.dataSync();
+  squares.dispose();
   let sq = 0;
-  for (const v of values) sq += v * v;
+  for (const v of values) sq += v;
   return Math.sqrt(sq);
 }
