@@ -18,3 +18,6 @@ export * from './ops/conv2d';
 export * from './nn';
 export * from './optim';
 export * from './verify/tolerance';
+export * from './onnx';
+export * from './tiling';
+export { linear } from './ops/linear';
