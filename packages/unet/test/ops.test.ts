@@ -1,6 +1,7 @@
-import { Conv2d, manualSeed, selectBackend, tf } from '@srdiff/core';
+import { ChannelLayerNorm, Conv2d, LayerNorm, manualSeed, selectBackend, tf } from '@srdiff/core';
 import { groupedAttention } from '../src/ops/attention';
 import { convParts } from '../src/ops/conv-parts';
+import { channelLayerNorm, layerNorm } from '../src/ops/layer-norm';
 import { batchMatMul, matMul2d } from '../src/ops/matmul';
 import { concatRows, splitRows } from '../src/ops/split-rows';
 import { upsample2x } from '../src/ops/upsample';
@@ -49,13 +50,29 @@ describe.each(['wasm', 'cpu'] as const)('ops on %s', (backend) => {
 
   test('groupedAttention (packed with masked cross-group scores, or one product per group) equals softmax(q·kᵀ·s)·v', () => {
     const reference = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.matMul(tf.softmax(tf.mul(tf.matMul(q as tf.Tensor3D, k as tf.Tensor3D, false, true), 0.3)), v as tf.Tensor3D);
-    for (const [g, n, m] of [[6, 5, 7], [1, 9, 9], [3, 600, 600]]) {
+    for (const [g, n, m] of [[6, 5, 7], [1, 9, 9], [3, 600, 600], [16, 64, 64], [8, 64, 1]]) {
       const q = tf.randomNormal([g!, n!, 4], 0, 1, 'float32', 1);
       const k = tf.randomNormal([g!, m!, 4], 0, 1, 'float32', 2);
       const v = tf.randomNormal([g!, m!, 4], 0, 1, 'float32', 3);
       sameWithGradients([q, k, v], (a, b, c) => groupedAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, 0.3), reference, 2e-5);
       tf.dispose([q, k, v]);
     }
+  });
+
+  test('layer norms with the closed-form gradient equal core\'s (values and gradients)', () => {
+    const channel = new ChannelLayerNorm(6);
+    const last = new LayerNorm(6);
+    tf.tidy(() => {
+      channel.g.assign(tf.randomNormal([1, 6, 1, 1], 1, 0.3, 'float32', 1));
+      last.weight.assign(tf.randomNormal([6], 1, 0.3, 'float32', 2));
+      last.bias.assign(tf.randomNormal([6], 0, 0.3, 'float32', 3));
+    });
+    const x = tf.mul(tf.randomNormal([2, 3, 4, 6], 0.5, 1, 'float32', 4), 3);
+    sameWithGradients([x, channel.g], (a) => channelLayerNorm(channel, a as tf.Tensor4D), (a) => channel.forward(a as tf.Tensor4D), 1e-5);
+    sameWithGradients([x, last.weight, last.bias], (a) => layerNorm(last, a!), (a) => last.forward(a!), 1e-5);
+    tf.dispose(x);
+    channel.dispose();
+    last.dispose();
   });
 
   test('convParts equals the layer on the concatenation, gradients included', () => {
