@@ -2,6 +2,7 @@ import { ChannelLayerNorm, Conv2d, LayerNorm, manualSeed, selectBackend, tf } fr
 import { groupedAttention } from '../src/ops/attention';
 import { convParts } from '../src/ops/conv-parts';
 import { channelLayerNorm, layerNorm } from '../src/ops/layer-norm';
+import { modulatedSilu, silu } from '../src/ops/silu';
 import { batchMatMul, matMul2d } from '../src/ops/matmul';
 import { concatRows, splitRows } from '../src/ops/split-rows';
 import { upsample2x } from '../src/ops/upsample';
@@ -73,6 +74,19 @@ describe.each(['wasm', 'cpu'] as const)('ops on %s', (backend) => {
     tf.dispose(x);
     channel.dispose();
     last.dispose();
+  });
+
+  test('silu and the scale-shift + silu with closed-form gradients equal the composed ops', () => {
+    const ref = (z: tf.Tensor) => tf.mul(z, tf.sigmoid(z));
+    const h = tf.mul(tf.randomNormal([2, 3, 4, 5], 0, 1, 'float32', 1), 3);
+    sameWithGradients([h], (a) => silu(a!), (a) => ref(a!), 1e-5);
+    for (const batch of [2, 1]) {
+      const scale = tf.randomNormal([batch, 1, 1, 5], 0, 0.5, 'float32', 2);
+      const shift = tf.randomNormal([batch, 1, 1, 5], 0, 0.5, 'float32', 3);
+      sameWithGradients([h, scale, shift], (a, b, c) => modulatedSilu(a as tf.Tensor4D, b!, c!), (a, b, c) => ref(tf.add(tf.mul(a!, tf.add(b!, 1)), c!)), 1e-5);
+      tf.dispose([scale, shift]);
+    }
+    tf.dispose(h);
   });
 
   test('convParts equals the layer on the concatenation, gradients included', () => {

@@ -1,6 +1,7 @@
-import { Conv2d, Linear, Module, silu, tf } from '@srdiff/core';
+import { Conv2d, Linear, Module, tf } from '@srdiff/core';
 import { convParts } from '../ops/conv-parts';
 import { linear } from '../ops/matmul';
+import { modulatedSilu, silu } from '../ops/silu';
 import { SparseSequential } from './containers';
 
 /** The original's `default_conv`: k×k, padding k//2, no bias. */
@@ -23,9 +24,8 @@ export class Block extends Module {
    */
   forward(parts: tf.Tensor4D | readonly tf.Tensor4D[], scaleShift?: [tf.Tensor, tf.Tensor]): tf.Tensor4D {
     return tf.tidy(() => {
-      let h = convParts(this.proj, Array.isArray(parts) ? parts : [parts as tf.Tensor4D]);
-      if (scaleShift) h = tf.add(tf.mul(h, tf.add(scaleShift[0], 1)), scaleShift[1]) as tf.Tensor4D;
-      return silu(h);
+      const h = convParts(this.proj, Array.isArray(parts) ? parts : [parts as tf.Tensor4D]);
+      return scaleShift ? modulatedSilu(h, scaleShift[0], scaleShift[1]) : silu(h);
     });
   }
 }
