@@ -42,12 +42,12 @@ export class CrossAttention extends Module {
       let q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D;
       if (!context) {
         // Self-attention: one product for q, k and v.
-        const qkv = linearWith(x, tf.concat([this.toQ.weight, this.toK.weight, this.toV.weight], 0) as tf.Tensor2D, undefined, this.queryDim);
+        const qkv = linearWith(x, tf.concat([this.toQ.weight, this.toK.weight, this.toV.weight], 0) as tf.Tensor2D);
         [q, k, v] = splitRows(this.headMajor(qkv, 3, n), 3).map((t) => tf.reshape(t, [heads * b, n, headDim]) as tf.Tensor3D) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
       } else {
         const m = context.shape[1];
         q = tf.reshape(this.headMajor(linear(this.toQ, x), 1, n), [heads * b, n, headDim]) as tf.Tensor3D;
-        const kv = linearWith(context, tf.concat([this.toK.weight, this.toV.weight], 0) as tf.Tensor2D, undefined, this.contextDim);
+        const kv = linearWith(context, tf.concat([this.toK.weight, this.toV.weight], 0) as tf.Tensor2D);
         [k, v] = splitRows(this.headMajor(kv, 2, m), 2).map((t) => tf.reshape(t, [heads * b, m, headDim]) as tf.Tensor3D) as [tf.Tensor3D, tf.Tensor3D];
       }
       const out = groupedAttention(q, k, v, headDim ** -0.5); // [heads·B, N, d]

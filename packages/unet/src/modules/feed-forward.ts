@@ -15,9 +15,9 @@ export class GEGLU extends Module {
     return tf.tidy(() => {
       // Two products with the halves of the weight rather than splitting the product's output
       // (a channel split is a per-row JavaScript copy on wasm).
-      const { weight, bias, inFeatures } = this.proj;
+      const { weight, bias } = this.proj;
       const half = (i: number) =>
-        linearWith(x, tf.slice(weight, [i * this.dimOut, 0], [this.dimOut, -1]) as tf.Tensor2D, tf.slice(bias!, [i * this.dimOut], [this.dimOut]) as tf.Tensor1D, inFeatures);
+        linearWith(x, tf.slice(weight, [i * this.dimOut, 0], [this.dimOut, -1]) as tf.Tensor2D, tf.slice(bias!, [i * this.dimOut], [this.dimOut]) as tf.Tensor1D);
       return tf.mul(half(0), gelu(half(1))) as tf.Tensor3D;
     });
   }

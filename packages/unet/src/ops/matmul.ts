@@ -1,4 +1,4 @@
-import { tf, type Linear } from '@srdiff/core';
+import { linear as coreLinear, tf, type Linear } from '@srdiff/core';
 import { concatRows, splitRows } from './split-rows';
 
 /*
@@ -58,19 +58,12 @@ export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   });
 }
 
-/** `torch.nn.Linear` forward of a core `Linear` layer (weight `[out, in]`): x·Wᵀ + b over the last axis. */
+/** `torch.nn.Linear` forward of a core `Linear` layer (weight `[out, in]`): x·Wᵀ + b over the last axis (core's wasm-friendly `linear`). */
 export function linear<T extends tf.Tensor>(layer: Linear, x: T): T {
-  return linearWith(x, layer.weight as tf.Tensor2D, layer.bias as tf.Tensor1D | undefined, layer.inFeatures);
+  return coreLinear(x, layer.weight, layer.bias) as T;
 }
 
-/** x·Wᵀ + b for a weight `[out, in]` (e.g. a slice of a layer's rows). */
-export function linearWith<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias: tf.Tensor1D | undefined, inFeatures: number): T {
-  return tf.tidy(() => {
-    const inner = x.shape[x.rank - 1];
-    if (inner !== inFeatures) throw new Error(`Linear(${inFeatures} → ${weight.shape[0]}): input's last axis is ${inner}, expected ${inFeatures}`);
-    const flat = tf.reshape(x, [-1, inFeatures]) as tf.Tensor2D;
-    let y: tf.Tensor = onWasm() ? matMul2d(flat, tf.transpose(weight)) : tf.matMul(flat, weight, false, true);
-    if (bias) y = tf.add(y, bias);
-    return tf.reshape(y, [...x.shape.slice(0, -1), weight.shape[0]]) as T;
-  });
+/** x·Wᵀ + b for a weight `[out, in]` that is not a layer's own (a slice or a concatenation of layers' rows). */
+export function linearWith<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf.Tensor1D): T {
+  return coreLinear(x, weight, bias) as T;
 }
