@@ -16,7 +16,8 @@ function overview(): string {
     ...COMMANDS.map((c) => `  ${c.spec.name.padEnd(width)}  ${c.spec.summary}`),
     '',
     'The two-stage pipeline: extract → train-srm → refine → train → test / restore.',
-    'Environment: SRDIFF_BACKEND=auto|tensorflow|wasm|cpu picks the TensorFlow.js engine.',
+    'Environment: SRDIFF_BACKEND=auto|tensorflow|wasm|cpu picks the TensorFlow.js engine; SRDIFF_WASM_THREADS=N runs wasm on N threads',
+    '(measured here: 2 threads speed up large single convolutions but slow the training step down 2x).',
   ].join('\n');
 }
 
