@@ -170,3 +170,22 @@ describe('layers', () => {
     c.dispose();
   });
 });
+
+describe.each(['cpu', 'wasm'] as const)('upsampleNearest gradient on %s', (backend) => {
+  test('is the sum over each output block, for batches > 1 and factors 2 and 3', async () => {
+    await selectBackend(backend);
+    for (const factor of [2, 3]) {
+      const x = tf.randomNormal([2, 3, 5, 2], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const w = tf.randomNormal([2, 3 * factor, 5 * factor, 2], 0, 1, 'float32', 2);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(upsampleNearest(t as tf.Tensor4D, factor), w)))(x);
+      const wa = w.arraySync() as number[][][][];
+      const ga = g.arraySync() as number[][][][];
+      for (let b = 0; b < 2; b++) for (let i = 0; i < 3; i++) for (let j = 0; j < 5; j++) for (let c = 0; c < 2; c++) {
+        let s = 0;
+        for (let di = 0; di < factor; di++) for (let dj = 0; dj < factor; dj++) s += wa[b]![i * factor + di]![j * factor + dj]![c]!;
+        expect(ga[b]![i]![j]![c]).toBeCloseTo(s, 4);
+      }
+    }
+    await selectBackend('wasm');
+  });
+});

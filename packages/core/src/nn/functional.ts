@@ -12,10 +12,33 @@ export function silu<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => tf.mul(x, tf.sigmoid(x)) as T);
 }
 
-/** Nearest-neighbour ×`factor` upsampling of NHWC, as `nn.Upsample(scale_factor, mode='nearest')`. */
+/**
+ * Nearest-neighbour ×`factor` upsampling of NHWC, as `nn.Upsample(scale_factor, mode='nearest')`.
+ * The gradient is the sum over each factor×factor output block, computed here: tfjs-backend-cpu
+ * 4.22's ResizeNearestNeighborGrad is wrong for batches > 1 (off by 5 at [2, 3, 5, 2]).
+ */
 export function upsampleNearest(x: tf.Tensor4D, factor = 2): tf.Tensor4D {
-  const [, h, w] = x.shape;
-  return tf.image.resizeNearestNeighbor(x, [h * factor, w * factor], false, false);
+  if (!Number.isInteger(factor) || factor < 1) throw new Error(`upsampleNearest: factor must be a positive integer, got ${factor}`);
+  let op = upsamplers.get(factor);
+  if (!op) upsamplers.set(factor, (op = makeUpsampler(factor)));
+  return op(x) as tf.Tensor4D;
+}
+
+const upsamplers = new Map<number, (x: tf.Tensor) => tf.Tensor>();
+
+function makeUpsampler(factor: number) {
+  return tf.customGrad((x) => {
+    const input = x as tf.Tensor4D;
+    const [b, h, w, c] = input.shape;
+    return {
+      value: tf.image.resizeNearestNeighbor(input, [h * factor, w * factor], false, false),
+      gradFunc: (dy: tf.Tensor) => {
+        // dy [B, fH, fW, C]: sum the f output rows of each input row, then the f columns.
+        const rows = tf.sum(tf.reshape(dy, [b * h, factor, factor * w * c]), 1);
+        return tf.reshape(tf.sum(tf.reshape(rows, [b * h * w, factor, c]), 1), [b, h, w, c]);
+      },
+    };
+  });
 }
 
 /**
