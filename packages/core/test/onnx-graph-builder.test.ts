@@ -1,4 +1,3 @@
-import { acceptTypedArraysFromAnyRealm } from './onnx-jest-realm';
 import {
   attr,
   createOrtSession,
@@ -11,7 +10,6 @@ import {
   type OrtSessionHandle,
 } from '../src/onnx';
 
-acceptTypedArraysFromAnyRealm();
 
 async function run(g: OnnxGraphBuilder, feeds: Record<string, { data: Float32Array; dims: number[] }>): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>> {
   const h: OrtSessionHandle = await createOrtSession(g.serialize(), { threads: 1 });

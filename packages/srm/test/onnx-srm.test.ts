@@ -2,11 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findTolerance, readOnnxModelSummary, readSafetensors, selectBackend, tf, toleranceError, type TensorDict } from '@srdiff/core';
-import { acceptTypedArraysFromAnyRealm } from './onnx-jest-realm';
 import { SemanticRefinementModule, inferSrmConfig, type SrmConfig } from '../src';
 import { exportSrmOnnx, OnnxSrm, srmOnnxCacheIsFresh, srmToOnnxBytes, SRM_ONNX_METADATA } from '../src/onnx';
 
-acceptTypedArraysFromAnyRealm();
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'srm');
 const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'meta.json'), 'utf8'));

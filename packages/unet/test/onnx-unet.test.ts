@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { findTolerance, readSafetensors, selectBackend, tf, toleranceError, type HostTensor, type TensorDict } from '@srdiff/core';
 import { IRSDE } from '@srdiff/sde';
-import { acceptTypedArraysFromAnyRealm } from './onnx-jest-realm';
 import { ConditionalUNet, type UNetOptions } from '../src';
 import {
   buildUnetGraph,
@@ -19,7 +18,6 @@ import {
 import { upsampleConvAsTransposed } from '../src/onnx/emitters/resampling';
 import { readOnnxModelSummary } from '@srdiff/core';
 
-acceptTypedArraysFromAnyRealm();
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'unet');
 const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'meta.json'), 'utf8'));

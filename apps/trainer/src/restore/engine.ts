@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { requireOptional, type TensorDict } from '@srdiff/core';
+import { onnxRuntimeAvailable, type TensorDict } from '@srdiff/core';
 import type { Denoiser } from '@srdiff/sde';
 import { ConditionalUNet, OnnxUNet, ensureOnnxExport, unetDenoiser, unetToOnnxBytes, type UNetConfig } from '@srdiff/unet';
 
@@ -23,10 +23,6 @@ export interface EngineOptions {
   threads?: number;
   /** ORT execution providers in order, e.g. ['cuda', 'cpu']. */
   providers?: string[];
-}
-
-export function onnxRuntimeAvailable(): boolean {
-  return Boolean(requireOptional('onnxruntime-node').module);
 }
 
 export function resolveEngine(choice: EngineChoice): 'onnx' | 'tfjs' {
