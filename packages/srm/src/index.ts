@@ -16,7 +16,7 @@ export {
 export { SemanticRefinementModule, inferSrmConfig, type FromStateDictOptions, type SrmIntermediates } from './models/semantic-refinement-module';
 export { SREncoderLayer } from './models/sr-encoder-layer';
 export { GeluMlp } from './models/gelu-mlp';
-export { linear } from './models/linear-op';
+export { linear } from '@srdiff/core';
 export { hybridLoss, rowCosineSimilarity, HYBRID_LOSS_ALPHA } from './loss/hybrid-loss';
 export { listEmbeddingFiles, readEmbeddingFile, EMBEDDING_EXTENSION, type EmbeddingFile } from './data/embedding-files';
 export {

@@ -23,7 +23,6 @@ import { clipGradients } from './training/clip-gradients';
 import { srmTrainStep } from './training/train-step';
 import { SemanticRefinementModule, type SrmIntermediates } from './models/semantic-refinement-module';
 import type { SREncoderLayer } from './models/sr-encoder-layer';
-import { disposeStrayTensors } from './utils/dispose-stray-tensors';
 
 const CASE = 'srm';
 
@@ -113,7 +112,7 @@ export async function verifySrmReference(dir: string): Promise<VerifyRow[]> {
     })],
     ['params_after_step.safetensors:*', () => withModel(async (m) => {
       const o = meta.optimizer;
-      const opt = newAdamW(m.namedParameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weight_decay });
+      const opt = new AdamW(m.namedParameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weight_decay });
       try {
         runSteps(m, opt, x, target, alpha, 1, () => meta.one_step?.lr_used ?? o.lr, meta.clip.max_norm);
       } finally {
@@ -124,7 +123,7 @@ export async function verifySrmReference(dir: string): Promise<VerifyRow[]> {
     ['params_after_scheduled_steps.safetensors:*', () => withModel(async (m) => {
       const s = meta.scheduled_steps;
       const schedule = warmupCosineSchedule({ baseLr: s.base_lr, warmupSteps: s.schedule.num_warmup_steps, totalSteps: s.schedule.num_training_steps, minLr: s.schedule.min_lr });
-      const opt = newAdamW(m.namedParameters(), { lr: s.base_lr, betas: s.betas ?? meta.optimizer.betas, eps: s.eps, weightDecay: s.weight_decay });
+      const opt = new AdamW(m.namedParameters(), { lr: s.base_lr, betas: s.betas ?? meta.optimizer.betas, eps: s.eps, weightDecay: s.weight_decay });
       let losses: number[];
       try {
         losses = runSteps(m, opt, x, target, alpha, s.count, schedule, s.max_grad_norm ?? meta.clip.max_norm);
@@ -136,7 +135,7 @@ export async function verifySrmReference(dir: string): Promise<VerifyRow[]> {
     })],
     ['params_after_adamw_probe.safetensors:*', () => withModel(async (m) => {
       const p = meta.adamw_probe;
-      const opt = newAdamW(m.namedParameters(), { lr: p.lr, betas: p.betas, eps: p.eps, weightDecay: p.weight_decay });
+      const opt = new AdamW(m.namedParameters(), { lr: p.lr, betas: p.betas, eps: p.eps, weightDecay: p.weight_decay });
       let losses: number[];
       try {
         losses = runSteps(m, opt, x, target, alpha, p.steps, () => p.lr, p.max_grad_norm);
@@ -167,10 +166,6 @@ export async function verifySrmReference(dir: string): Promise<VerifyRow[]> {
     tf.dispose([x, target]);
   }
   return rows;
-}
-
-function newAdamW(...args: ConstructorParameters<typeof AdamW>): AdamW {
-  return disposeStrayTensors(() => new AdamW(...args));
 }
 
 function readMeta(dir: string): SrmReferenceMeta {

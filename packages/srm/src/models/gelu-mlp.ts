@@ -1,5 +1,4 @@
-import { Linear, Module, gelu, tf } from '@srdiff/core';
-import { linear } from './linear-op';
+import { Linear, Module, gelu, tf, linear } from '@srdiff/core';
 
 /**
  * `nn.Sequential(nn.Linear(in, hidden), nn.GELU(), nn.Linear(hidden, out))`: the original's upper

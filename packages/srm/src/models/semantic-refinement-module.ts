@@ -1,8 +1,7 @@
-import { Linear, Module, tf, type HostTensor, type LoadStateDictOptions, type TensorDict } from '@srdiff/core';
+import { Linear, Module, tf, type HostTensor, type LoadStateDictOptions, type TensorDict, linear } from '@srdiff/core';
 import { resolveSrmConfig, SRM_DEFAULTS, type SrmConfig } from '../config';
 import { refine, type RefineOptions } from '../refine';
 import { GeluMlp } from './gelu-mlp';
-import { linear } from './linear-op';
 import { SREncoderLayer } from './sr-encoder-layer';
 
 /** `nn.Sequential` of encoder layers, registered as `0`, `1`, ... */

@@ -1,8 +1,5 @@
-import { Linear, Module, MultiheadAttention, tf } from '@srdiff/core';
+import { Linear, Module, MultiheadAttention, tf, linear } from '@srdiff/core';
 import { GeluMlp } from './gelu-mlp';
-import { linear } from './linear-op';
-import { disposeStrayTensors } from '../utils/dispose-stray-tensors';
-
 /**
  * One layer of the SRM's lower path (`SREncoderLayer` of `sr/CLSEnhancer.py`):
  *
@@ -30,7 +27,7 @@ export class SREncoderLayer extends Module {
   constructor(readonly hiddenDim: number, readonly numHeads: number) {
     super();
     this.preLinear = this.addModule('pre_linear', new Linear(hiddenDim, hiddenDim));
-    this.mha = this.addModule('mha', disposeStrayTensors(() => new MultiheadAttention(hiddenDim, numHeads)));
+    this.mha = this.addModule('mha', new MultiheadAttention(hiddenDim, numHeads));
     this.postNet = this.addModule('post_net', new GeluMlp(2 * hiddenDim, hiddenDim, hiddenDim));
   }
 

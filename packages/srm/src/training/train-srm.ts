@@ -18,8 +18,6 @@ import {
   type SrmEpochRecord,
 } from './srm-checkpoint';
 import { srmTrainStep } from './train-step';
-import { disposeStrayTensors } from '../utils/dispose-stray-tensors';
-
 /** Two folders of `.npy` embeddings matched by basename (`LQCLS/`, `GTCLS/`). */
 export interface EmbeddingFolders {
   lqDir: string;
@@ -288,7 +286,7 @@ function createModel(options: TrainSrmOptions, stored: SrmConfig | undefined, da
 }
 
 function createOptimizer(model: SemanticRefinementModule, s: TrainSrmSettings): AdamW {
-  return disposeStrayTensors(() => new AdamW(model.namedParameters(), { lr: s.lr, betas: s.betas, eps: s.eps, weightDecay: s.weightDecay }));
+  return new AdamW(model.namedParameters(), { lr: s.lr, betas: s.betas, eps: s.eps, weightDecay: s.weightDecay });
 }
 
 function batchTensors(pairs: EmbeddingPairs, indices: readonly number[]): [tf.Tensor2D, tf.Tensor2D] {
