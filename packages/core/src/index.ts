@@ -8,6 +8,7 @@ import './tfjs/register-gradients';
 export { tf };
 export * from './backend/select-backend';
 export { requireOptional } from './backend/require-optional';
+export * from './backend/wasm-memory';
 export * from './random/rng';
 export * from './io/host-tensor';
 export * from './io/atomic';

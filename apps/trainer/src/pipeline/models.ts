@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { resolveUnetConfig, type UNetConfig } from '@srdiff/unet';
 
 /** `--model tiny`: the bundled random 16-wide CLIP (offline demos and tests only). */
 export const TINY_CLIP_ALIAS = 'tiny';
@@ -21,4 +22,39 @@ export function resolveVlmModel(model: string): { model: string; note?: string }
     };
   }
   return { model };
+}
+
+/** Where the bundled demo UNet lives (weights + the recipe that made them). */
+export const DEMO_UNET_ASSET = 'demo-unet';
+
+/** `recipe.json` beside the bundled demo weights: what they are and how they were made. */
+export interface DemoUnetRecipe {
+  config: UNetConfig;
+  sde: { max_sigma: number; T: number; eps: number; schedule: string };
+  steps: number;
+  description: string;
+}
+
+/**
+ * The bundled demo UNet when it fits `config` and the demo's `sde` exactly, otherwise why not
+ * (a real CLIP changes `context_dim`, for one): the demo then starts from random weights.
+ */
+export async function bundledDemoUnet(config: UNetConfig, sde: DemoUnetRecipe['sde']): Promise<{ file?: string; description?: string; reason?: string }> {
+  const dir = path.join(assetsDir(), DEMO_UNET_ASSET);
+  const file = path.join(dir, 'model.safetensors');
+  const recipeFile = path.join(dir, 'recipe.json');
+  if (!fs.existsSync(file) || !fs.existsSync(recipeFile)) return { reason: `no bundled weights in ${dir}` };
+  let recipe: DemoUnetRecipe;
+  try {
+    recipe = JSON.parse(await fs.promises.readFile(recipeFile, 'utf8')) as DemoUnetRecipe;
+  } catch (err) {
+    return { reason: `${recipeFile}: ${(err as Error).message}` };
+  }
+  const wanted = JSON.stringify(resolveUnetConfig(config));
+  const bundled = JSON.stringify(resolveUnetConfig(recipe.config));
+  if (wanted !== bundled) return { reason: `the bundled weights are for ${bundled}, this run needs ${wanted}` };
+  const sdeKeys = ['max_sigma', 'T', 'eps', 'schedule'] as const;
+  const differs = sdeKeys.filter((k) => recipe.sde[k] !== sde[k]);
+  if (differs.length) return { reason: `the bundled weights were trained with a different SDE (${differs.map((k) => `${k} ${recipe.sde[k]} vs ${sde[k]}`).join(', ')})` };
+  return { file, description: recipe.description };
 }
