@@ -14,6 +14,11 @@ describe('explainWasmOutOfMemory', () => {
     expect((err as WasmMemoryError).cause).toBe(trap);
   });
 
+  test('recognises the abort that follows a failed XNNPACK allocation', () => {
+    const abort = new WebAssembly.RuntimeError('Aborted(). Build with -sASSERTIONS for more info.');
+    expect(explainWasmOutOfMemory(abort, 'x', 'y', 'wasm')).toBeInstanceOf(WasmMemoryError);
+  });
+
   test('leaves other errors, and the same message on other backends, unchanged', () => {
     const other = new Error('shape mismatch');
     expect(explainWasmOutOfMemory(other, 'x', 'y', 'wasm')).toBe(other);

@@ -3,8 +3,12 @@ import * as tf from '@tensorflow/tfjs-core';
 /** tfjs-backend-wasm is built for wasm32: its heap cannot grow past 4 GiB, whatever the machine has. */
 export const WASM_HEAP_LIMIT_BYTES = 4 * 2 ** 30;
 
-/** What the wasm module throws when an allocation fails (malloc returns 0, then a write through it traps). */
-const WASM_OUT_OF_MEMORY = /memory access out of bounds|out of memory|Cannot enlarge memory|Aborted\(OOM\)/i;
+/**
+ * What the wasm module throws when an allocation fails: a trap when malloc's null is written
+ * through, or an abort when XNNPACK cannot allocate an operator (it logs "status 6", out of memory,
+ * then calls abort()) — an abort has no other cause we have seen during a large step.
+ */
+const WASM_OUT_OF_MEMORY = /memory access out of bounds|out of memory|Cannot enlarge memory|Aborted\(/i;
 
 /** The wasm backend ran out of its heap; the backend is unusable afterwards (its allocator state is lost). */
 export class WasmMemoryError extends Error {
@@ -23,7 +27,7 @@ export function explainWasmOutOfMemory(err: unknown, what: string, advice: strin
   if (backend !== 'wasm' || !(err instanceof Error) || !WASM_OUT_OF_MEMORY.test(err.message)) return err;
   const limit = `${WASM_HEAP_LIMIT_BYTES / 2 ** 30} GiB`;
   return new WasmMemoryError(
-    `${what} needs more than the wasm backend's ${limit} heap (${err.message}). ${advice}, ` +
+    `${what} needs more than the wasm backend's ${limit} heap (it failed with "${err.message.split('.')[0]}"). ${advice}, ` +
       'or install @tensorflow/tfjs-node / @tensorflow/tfjs-node-gpu (native memory, no such limit). ' +
       'The wasm backend cannot be used again in this process.',
     err,
