@@ -194,12 +194,13 @@ export const demoCommand: Command = {
 function measureTrainStep(setting: UNetConfig, batch: number, patch: number): number {
   const model = new ConditionalUNet(setting);
   const rng = new Rng(1);
+  const timesteps = Array.from({ length: batch }, (_, i) => 1 + (i % DEMO_DEFAULTS.sde.T));
   const run = () => {
     const shape: [number, number, number, number] = [batch, patch, patch, 3];
     tf.tidy(() => {
       const x = tf.tensor4d(rng.uniformArray(batch * patch * patch * 3), shape);
       const ctx = tf.tensor2d(rng.normalArray(batch * setting.context_dim!), [batch, setting.context_dim!]);
-      const { value, grads } = tf.variableGrads(() => tf.mean(tf.abs(model.forward(x, x, [10, 20, 30, 40].slice(0, batch), { imageContext: ctx }))) as tf.Scalar);
+      const { value, grads } = tf.variableGrads(() => tf.mean(tf.abs(model.forward(x, x, timesteps, { imageContext: ctx }))) as tf.Scalar);
       value.dataSync();
       Object.values(grads).forEach((g) => g.dispose());
     });
