@@ -179,7 +179,8 @@ export const demoCommand: Command = {
 
     const rows = tasks.map((t) => {
       const r = results[t]!;
-      return [t, r.rows.length, r.lqMean.psnr, r.mean.psnr, r.mean.psnr - r.lqMean.psnr, r.lqMean.ssim, r.mean.ssim];
+      const gain = r.mean.psnr - r.lqMean.psnr;
+      return [t, r.rows.length, r.lqMean.psnr.toFixed(2), r.mean.psnr.toFixed(2), `${gain >= 0 ? '+' : ''}${gain.toFixed(2)}`, r.lqMean.ssim.toFixed(4), r.mean.ssim.toFixed(4)];
     });
     out('');
     const origin = start.file ? `bundled weights (${start.description}) + ${trained.step} fine-tuning steps here` : `${trained.step} training steps from random weights`;
