@@ -23,14 +23,15 @@ import { formatTable } from '../ui/table';
  * The demo's network, data and SDE: small enough for every stage to run on 2 CPU cores in minutes.
  *
  * The SDE keeps the paper's max_sigma (10) but not its T (100) or eps (0.005). The x0 estimate
- * multiplies the network's noise error by σ̄_T / e^{-θ̄_T} = σ̄_T / eps: at eps 0.005 that is 7.8, so an
- * error of 0.01 in the (unit-variance) predicted noise moves x0 by 0.08, and a network trained for
- * minutes or an hour restores noise (measured: 5.5 dB after 625 steps). A larger eps shrinks that
- * factor but leaves eps·(x0 − mu) of the clean image in x_T, which training sees and sampling
- * (starting from mu + noise, as the original) does not: the product of the two effects is |x0 − mu| whatever eps is (eps 0.1 restored 21 dB from a
- * true x_T and 7 dB from mu + noise). eps 0.05 is a middle point (factor 0.78, x_T mismatch ≈ 0.5 σ
- * for |x0 − mu| = 0.4); eps 0.02 restored less after the same pretraining
- * (assets/demo-unet/README.md). T 20 samples in 20 network calls.
+ * multiplies the network's noise error by σ̄_T / e^{-θ̄_T} = σ̄_T / eps: at eps 0.005 that is 7.8,
+ * so an error of 0.01 in the (unit-variance) predicted noise moves x0 by 0.08, and a network
+ * trained for minutes or an hour restores noise (measured: 5.5 dB after 625 steps). A larger eps
+ * shrinks that factor but leaves eps·(x0 − mu) of the clean image in x_T, which training sees and
+ * sampling (starting from mu + noise, as the original) does not: the product of the two effects
+ * is |x0 − mu| whatever eps is (eps 0.1 restored 21 dB from a true x_T, 7 dB from mu + noise).
+ * eps 0.05 is a middle point (factor 0.78, x_T mismatch ≈ 0.5 σ for |x0 − mu| = 0.4); eps 0.02
+ * restored less after the same pretraining (assets/demo-unet/README.md). T 20 samples in 20
+ * network calls.
  */
 export const DEMO_DEFAULTS = {
   minutes: 8,
