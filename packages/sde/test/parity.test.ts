@@ -5,7 +5,7 @@ import { selectBackend, tf } from '@srdiff/core';
 import { IRSDE, InjectedNoise, toyDenoiser, verifySdeReference, type SamplerMethod, type Schedule } from '../src';
 import { SDE_DIR, loadTensors, nchwValues, nhwc, relError } from './helpers';
 
-// Parity with the original PyTorch IRSDE (../shared/reference/sde, copied to test/fixtures/sde).
+// Parity with the original PyTorch IRSDE (the reference set's sde/, copied to test/fixtures/sde).
 const meta = JSON.parse(fs.readFileSync(path.join(SDE_DIR, 'meta.json'), 'utf8'));
 const tolerance = (key: string): number => meta.tolerances[key].value;
 

@@ -36,7 +36,7 @@ interface UnetReferenceMeta {
 }
 
 /**
- * Runs the UNet parity case of a reference folder laid out like `../shared/reference/unet/`
+ * Runs the UNet parity case of a reference folder laid out like the PyTorch reference set's `unet/`
  * (config, shapes and tolerances from its meta.json): the state-dict keys and shapes and the
  * parameter count; the forward output and every `debug.*` activation of `io.safetensors`; the
  * IR-SDE training step of `train_step.safetensors` (state, predicted noise, score, both sides of

@@ -3,7 +3,7 @@ import { verifyUnetReference } from '../src';
 import { REFERENCE_DIR, referenceMeta } from './helpers';
 
 /**
- * Parity with the original PyTorch ConditionalUNet (../shared/reference/unet, copied into
+ * Parity with the original PyTorch ConditionalUNet (the reference set's unet/, copied into
  * fixtures): state-dict keys and shapes, parameter count, forward output and intermediate
  * activations, the IR-SDE training step and the gradient of every parameter — each within the
  * tolerance the reference's meta.json states.

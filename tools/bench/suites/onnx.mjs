@@ -13,7 +13,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 
 const PAPER = { in_nc: 3, out_nc: 3, nf: 64, ch_mult: [1, 2, 4, 8], context_dim: 768, use_degra_context: false, use_image_context: true };
 const CASES = [
-  // ../shared/reference's UNet config and input size.
+  // The PyTorch reference set's UNet config and input size.
   { name: 'reference nf=8 2×20×24', config: { ...PAPER, nf: 8, context_dim: 16 }, batch: 2, height: 20, width: 24 },
   { name: 'nf=16 1×128×128', config: { ...PAPER, nf: 16 }, batch: 1, height: 128, width: 128 },
   { name: 'nf=64 1×256×256 (paper)', config: PAPER, batch: 1, height: 256, width: 256 },

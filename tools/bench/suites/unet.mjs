@@ -5,7 +5,7 @@
 
 /** The networks: SR-Diff's train.yml setting (ch_mult [1,2,4,8], context 768, cross-attention) at two widths. */
 const srdiff = (nf) => ({ in_nc: 3, out_nc: 3, nf, ch_mult: [1, 2, 4, 8], context_dim: 768, use_degra_context: false, use_image_context: true });
-/** The reference set's config (../shared/reference/unet/meta.json) and its input size. */
+/** The reference set's config (the PyTorch reference set's unet/meta.json) and its input size. */
 const REFERENCE = { in_nc: 3, out_nc: 3, nf: 8, ch_mult: [1, 2, 4, 8], context_dim: 16, use_degra_context: false, use_image_context: true };
 
 const PYTORCH_STEP_S = 0.51; // DESIGN §4, same machine, 2 threads

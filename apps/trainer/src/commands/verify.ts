@@ -29,7 +29,7 @@ export const verifyCommand: Command = {
       json: { type: 'string', valueName: 'FILE', description: 'also write the rows as JSON' },
       all: { type: 'boolean', description: 'print every row (default: a summary per case plus every failure)', default: false },
     },
-    examples: ['srdiff verify --reference ../shared/reference'],
+    examples: ['srdiff verify --reference path/to/reference'],
   },
   async run({ options, out, log }) {
     const root = options.reference as string;

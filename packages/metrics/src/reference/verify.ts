@@ -81,7 +81,7 @@ async function readChecked(readImage: ImageReader, file: string, expectedHwc: nu
 }
 
 /**
- * Runs the `metrics/` parity case of a reference folder (layout of `../shared/reference/metrics`):
+ * Runs the `metrics/` parity case of a reference folder (layout of the PyTorch reference set's `metrics/`):
  * PSNR / SSIM / PSNR-Y / SSIM-Y of `restored.png` against `gt.png` at every crop in `meta.json`,
  * and `tensor2img` on the tie-heavy tensor of `tensor2img.safetensors`; tolerances come from
  * `meta.json` → `tolerances`. Returns one row per checked key.

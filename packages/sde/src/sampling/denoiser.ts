@@ -16,7 +16,7 @@ export interface ToyDenoiserCoefficients {
 
 /**
  * The reference's toy noise model, a stand-in for the UNet in tests and parity checks:
- * `a·(x - mu) + b·t` (defaults a = 0.1, b = 0.01, as in `../shared/reference` `sde/`).
+ * `a·(x - mu) + b·t` (defaults a = 0.1, b = 0.01, as in the PyTorch reference set's `sde/`).
  */
 export function toyDenoiser({ a, b }: ToyDenoiserCoefficients = { a: 0.1, b: 0.01 }): Denoiser {
   return async (xt, mu, t) => tf.tidy(() => tf.add(tf.mul(tf.sub(xt, mu), a), b * t) as tf.Tensor4D);

@@ -4,7 +4,7 @@ import { readSafetensors, type HostTensor, type TensorDict, type Tolerance } fro
 import type { Schedule } from '../schedule/theta-schedules';
 
 /**
- * Reading a reference folder laid out like `../shared/reference/sde/` (meta.json +
+ * Reading a reference folder laid out like the PyTorch reference set's `sde/` (meta.json +
  * schedules/ops/trajectory safetensors). Everything a verifier needs comes from meta.json, since
  * other reference sets use other configs, timesteps and seeds.
  */

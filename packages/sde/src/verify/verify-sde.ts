@@ -23,7 +23,7 @@ interface Computed {
 }
 
 /**
- * Runs every SDE parity case of a reference folder laid out like `../shared/reference/sde/`
+ * Runs every SDE parity case of a reference folder laid out like the PyTorch reference set's `sde/`
  * (configs, timesteps, functions, sampler settings and tolerances all read from its meta.json) and
  * returns one row per reference key: schedule tables, closed forms at each timestep, and the
  * posterior / SDE / ODE trajectories driven by the documented toy denoiser with the recorded noise.
