@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module } from './module';
+import { layerNormLastAxis } from '../ops/layer-norm';
 
 /**
  * `torch.nn.GroupNorm` on NHWC tensors: statistics over (H, W, channels of the group), biased
@@ -30,7 +31,7 @@ export class GroupNorm extends Module {
   }
 }
 
-/** `torch.nn.LayerNorm(dim)`: normalisation over the last axis with weight and bias. */
+/** `torch.nn.LayerNorm(dim)`: normalisation over the last axis with weight and bias (closed-form gradient, ops/layer-norm.ts). */
 export class LayerNorm extends Module {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable;
@@ -42,7 +43,7 @@ export class LayerNorm extends Module {
   }
 
   forward<T extends tf.Tensor>(x: T): T {
-    return tf.tidy(() => tf.add(tf.mul(normalizeLastAxis(x, this.eps), this.weight), this.bias) as T);
+    return layerNormLastAxis(x, this.weight, this.bias, this.eps);
   }
 }
 
@@ -60,11 +61,6 @@ export class ChannelLayerNorm extends Module {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => tf.mul(normalizeLastAxis(x, this.eps), tf.reshape(this.g, [this.channels])) as tf.Tensor4D);
+    return tf.tidy(() => layerNormLastAxis(x, tf.reshape(this.g, [this.channels]), undefined, this.eps));
   }
-}
-
-function normalizeLastAxis<T extends tf.Tensor>(x: T, eps: number): T {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))) as T;
 }

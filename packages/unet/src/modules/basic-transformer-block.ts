@@ -1,5 +1,4 @@
 import { LayerNorm, Module, tf } from '@srdiff/core';
-import { layerNorm } from '../ops/layer-norm';
 import { CrossAttention, zeroDependency } from './cross-attention';
 import { FeedForward } from './feed-forward';
 
@@ -30,16 +29,16 @@ export class BasicTransformerBlock extends Module {
   /** `x` `[B, N, dim]`; `context` `[B, M, context_dim]` (without one, attn2 is a second self-attention). */
   forward(x: tf.Tensor3D, context?: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      let h = tf.add(this.attn1.forward(layerNorm(this.norm1, x)), x) as tf.Tensor3D;
+      let h = tf.add(this.attn1.forward(this.norm1.forward(x)), x) as tf.Tensor3D;
       if (context && context.shape[1] === 1) {
         // One context token: attn2's output does not depend on its query, so norm2 (which only
         // feeds the query) gets exactly zero gradient in the original too.
         const single = tf.add(this.attn2.forwardSingleToken(context), zeroDependency([this.norm2.weight, this.norm2.bias]));
         h = tf.add(single, h) as tf.Tensor3D;
       } else {
-        h = tf.add(this.attn2.forward(layerNorm(this.norm2, h), context), h) as tf.Tensor3D;
+        h = tf.add(this.attn2.forward(this.norm2.forward(h), context), h) as tf.Tensor3D;
       }
-      return tf.add(this.ff.forward(layerNorm(this.norm3, h)), h) as tf.Tensor3D;
+      return tf.add(this.ff.forward(this.norm3.forward(h)), h) as tf.Tensor3D;
     });
   }
 }

@@ -1,6 +1,5 @@
 import { ChannelLayerNorm, Conv2d, Module, tf } from '@srdiff/core';
 import { HEAD_CHANNELS, LINEAR_ATTENTION_HEADS } from '../config';
-import { channelLayerNorm } from '../ops/layer-norm';
 import { matMul2d } from '../ops/matmul';
 import { concatRows, splitRows } from '../ops/split-rows';
 import { SparseSequential } from './containers';
@@ -64,7 +63,7 @@ export class LinearAttention extends Module {
         return matMul2d(queries, mixing); // [N, C_out]
       });
       const y = tf.add(concatRows(outputs), this.outConv.bias!);
-      return channelLayerNorm(this.outNorm, tf.reshape(y, [b, h, w, c]) as tf.Tensor4D);
+      return this.outNorm.forward(tf.reshape(y, [b, h, w, c]) as tf.Tensor4D);
     });
   }
 }

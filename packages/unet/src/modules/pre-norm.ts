@@ -1,5 +1,4 @@
 import { ChannelLayerNorm, Module, tf } from '@srdiff/core';
-import { channelLayerNorm } from '../ops/layer-norm';
 
 /** An attention block of the UNet: NHWC in and out, with an optional context `[B, M, context_dim]`. */
 export interface ContextAttention extends Module {
@@ -18,7 +17,7 @@ export class PreNorm extends Module {
   }
 
   forward(x: tf.Tensor4D, context?: tf.Tensor3D): tf.Tensor4D {
-    return tf.tidy(() => this.fn.forward(channelLayerNorm(this.norm, x), context));
+    return tf.tidy(() => this.fn.forward(this.norm.forward(x), context));
   }
 }
 
