@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import './tfjs/register-gradients';
+import './tfjs/wasm-identity';
 
 export { tf };
 export * from './backend/select-backend';
