@@ -14,3 +14,5 @@ export { createEngine, resolveEngine, type EngineChoice, type RestoreEngine } fr
 export { restoreImage, type RestoreImageOptions } from './restore/restore-image';
 export { evaluateDataset, type DatasetEvaluation, type EvaluationRow } from './restore/evaluate-dataset';
 export { resolveUnetModel, type ResolvedModel } from './pipeline/resolve-model';
+export { matchingLossGradients, type MatchingLossSettings, type DiffusionBatch } from './training/diffusion-loss';
+export { DataParallelGradients, resolveGradientThreads, type DataParallelOptions } from './training/parallel/data-parallel';

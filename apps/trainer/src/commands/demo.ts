@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Rng, readSafetensors, selectBackend, tf, type HostTensor } from '@srdiff/core';
+import { Rng, disposeGradients, readSafetensors, selectBackend, tf, type BackendName, type HostTensor } from '@srdiff/core';
 import { DEGRADATION_TASKS, PairedDataset, buildDegradedDataset, bundledCleanImagesDir, readImage, type DegradationTask } from '@srdiff/data';
-import { IRSDE } from '@srdiff/sde';
+import { IRSDE, type IRSDEOptions } from '@srdiff/sde';
 import { refineFolder, trainSrm } from '@srdiff/srm';
 import { ConditionalUNet, type UNetConfig } from '@srdiff/unet';
 import { createClipExtractor } from '@srdiff/vlm';
@@ -15,6 +15,7 @@ import { writeComparisonSheet } from '../pipeline/sheet';
 import { createEngine } from '../restore/engine';
 import { evaluateDataset, type DatasetEvaluation } from '../restore/evaluate-dataset';
 import { restoreImage } from '../restore/restore-image';
+import { DataParallelGradients, resolveGradientThreads } from '../training/parallel/data-parallel';
 import { trainDiffusion } from '../training/train-diffusion';
 import { Progress, formatDuration } from '../ui/progress';
 import { formatTable } from '../ui/table';
@@ -129,7 +130,7 @@ export const demoCommand: Command = {
       ? `demo: UNet starts from the bundled weights (${start.description}); fine-tuning them here`
       : `demo: UNet starts from random weights (${start.reason}); minutes of CPU training restore little, see README "The demo"`);
     const testReserve = await estimateTestSeconds(setting, tasks.length * DEMO_DEFAULTS.valPerTask, DEMO_DEFAULTS.crop);
-    const stepSeconds = measureTrainStep(setting, DEMO_DEFAULTS.batch, DEMO_DEFAULTS.patch);
+    const stepSeconds = await measureTrainStep(setting, DEMO_DEFAULTS.batch, DEMO_DEFAULTS.patch);
     const trainSeconds = Math.max(30, budget - elapsed() - testReserve.seconds - 20);
     const niter = Math.max(20, Math.floor(trainSeconds / stepSeconds));
     log(`demo: UNet nf ${setting.nf}: ~${stepSeconds.toFixed(2)} s per training step → ${niter} steps in ${formatDuration(trainSeconds)}; test reserve ${formatDuration(testReserve.seconds)} (${testReserve.engine})`);
@@ -191,34 +192,50 @@ export const demoCommand: Command = {
   },
 };
 
-/** Seconds one training step of this network takes here (2 timed steps after a warm-up). */
-function measureTrainStep(setting: UNetConfig, batch: number, patch: number): number {
+/**
+ * Seconds one training step of this network takes here (2 timed steps after a warm-up), computed
+ * as `srdiff train` will: the batch split over the gradient threads `train.threads: 0` picks.
+ */
+async function measureTrainStep(setting: UNetConfig, batch: number, patch: number): Promise<number> {
   const model = new ConditionalUNet(setting);
+  const sde = demoSde();
+  const backend = tf.getBackend() as BackendName;
+  const threads = resolveGradientThreads(0, backend, batch);
+  const parallel = await DataParallelGradients.start(model, sde, { threads, backend, unet: setting, sde: demoSdeOptions(), loss: { type: 'l1', weight: 1 } });
   const rng = new Rng(1);
-  const timesteps = Array.from({ length: batch }, (_, i) => 1 + (i % DEMO_DEFAULTS.sde.T));
-  const run = () => {
+  const run = async () => {
     const shape: [number, number, number, number] = [batch, patch, patch, 3];
-    tf.tidy(() => {
-      const x = tf.tensor4d(rng.uniformArray(batch * patch * patch * 3), shape);
-      const ctx = tf.tensor2d(rng.normalArray(batch * setting.context_dim!), [batch, setting.context_dim!]);
-      const { value, grads } = tf.variableGrads(() => tf.mean(tf.abs(model.forward(x, x, timesteps, { imageContext: ctx }))) as tf.Scalar);
-      value.dataSync();
-      Object.values(grads).forEach((g) => g.dispose());
-    });
+    const gt = tf.tensor4d(rng.uniformArray(batch * patch * patch * 3), shape);
+    const lq = tf.tensor4d(rng.uniformArray(batch * patch * patch * 3), shape);
+    const embedding = tf.tensor2d(rng.normalArray(batch * setting.context_dim!), [batch, setting.context_dim!]);
+    const { timesteps, states } = sde.randomStates(gt, lq, rng);
+    try {
+      disposeGradients((await parallel.gradients({ lq, gt, states, timesteps, embedding })).grads);
+    } finally {
+      [gt, lq, embedding, states].forEach((t) => t.dispose());
+    }
   };
-  run();
-  const t0 = Date.now();
-  run();
-  run();
-  model.dispose();
-  // The optimizer update and data loading add roughly a tenth.
-  return ((Date.now() - t0) / 2000) * 1.1;
+  try {
+    await run();
+    const t0 = Date.now();
+    await run();
+    await run();
+    // The optimizer update and data loading add roughly a tenth.
+    return ((Date.now() - t0) / 2000) * 1.1;
+  } finally {
+    await parallel.close();
+    model.dispose();
+  }
+}
+
+function demoSdeOptions(): IRSDEOptions {
+  const { max_sigma: maxSigma, T, eps, schedule } = DEMO_DEFAULTS.sde;
+  return { maxSigma, T, eps, schedule };
 }
 
 /** The demo's IR-SDE (DEMO_DEFAULTS.sde), sampled in all of its T steps. */
 function demoSde(): IRSDE {
-  const { max_sigma: maxSigma, T, eps, schedule } = DEMO_DEFAULTS.sde;
-  return new IRSDE({ maxSigma, T, eps, schedule });
+  return new IRSDE(demoSdeOptions());
 }
 
 /** Time to restore `images` crops of `size` px at the demo's steps (measured on the chosen engine). */

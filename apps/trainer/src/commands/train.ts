@@ -37,7 +37,7 @@ export const trainCommand: Command = {
     const onEvent = (e: TrainEvent) => {
       switch (e.type) {
         case 'start':
-          log(`train: ${options.name} — ${e.parameters.toLocaleString()} parameters, ${e.trainPairs} train / ${e.valPairs} val pairs, backend ${e.backend.description}${e.resumedFrom ? `, resumed from ${e.resumedFrom} at step ${e.step}` : ''}`);
+          log(`train: ${options.name} — ${e.parameters.toLocaleString()} parameters, ${e.trainPairs} train / ${e.valPairs} val pairs, backend ${e.backend.description}, ${e.threads} gradient thread${e.threads === 1 ? '' : 's'}${e.resumedFrom ? `, resumed from ${e.resumedFrom} at step ${e.step}` : ''}`);
           progress = new Progress({ label: 'train', total: e.niter, start: e.step, quiet: flags.quiet as boolean });
           break;
         case 'step':

@@ -95,6 +95,7 @@ export const TRAIN_OPTIONS_SCHEMA: ObjectSpec = object(
         ema_update_every: field('integer', '(srdiff) EMA update period (the original: 10)', { default: 10, min: 1 }),
         ema_update_after_step: field('integer', '(srdiff) EMA copies the weights until this step (ema_pytorch default)', { default: 100, min: 0 }),
         grad_clip: field('number', '(srdiff) global grad-norm clip (the original: none)', { nullable: true, gt: 0 }),
+        threads: field('integer', '(srdiff) threads computing gradients, each on a shard of the batch (data parallel; wasm/cpu backends): 0 = one per CPU core, at most batch_size', { default: 0, min: 0 }),
       },
       { ignored: ['restarts', 'restart_weights', 'clear_state', 'lr_D', 'pixel_criterion'] },
     ),
@@ -167,6 +168,7 @@ export interface TrainOptions {
     ema_update_every: number;
     ema_update_after_step: number;
     grad_clip: number | null;
+    threads: number;
   };
   logger: { print_freq: number; save_checkpoint_freq: number };
 }

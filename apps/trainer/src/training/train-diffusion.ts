@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {
-  AdamW, Ema, Rng, clipGradNorm, disposeGradients, explainWasmOutOfMemory, manualSeed, selectBackend, tf, valueAndGrads, writeSafetensors,
+  AdamW, Ema, Rng, clipGradNorm, disposeGradients, explainWasmOutOfMemory, manualSeed, selectBackend, writeSafetensors,
   type BackendSelection,
 } from '@srdiff/core';
 import { TrainBatchLoader, batchToTensors, type PairedDataset } from '@srdiff/data';
@@ -14,9 +14,10 @@ import {
 } from './diffusion-checkpoint';
 import { RunDir } from './run-dir';
 import { validate, type ValidationResult } from './validate';
+import { DataParallelGradients, resolveGradientThreads } from './parallel/data-parallel';
 
 export type TrainEvent =
-  | { type: 'start'; step: number; niter: number; backend: BackendSelection; trainPairs: number; valPairs: number; resumedFrom?: string; parameters: number }
+  | { type: 'start'; step: number; niter: number; backend: BackendSelection; threads: number; trainPairs: number; valPairs: number; resumedFrom?: string; parameters: number }
   | { type: 'step'; step: number; niter: number; loss: number; lr: number; seconds: number }
   | { type: 'validation'; step: number; result: ValidationResult; best: boolean }
   | { type: 'checkpoint'; step: number; file: string }
@@ -113,9 +114,14 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
     for (const r of resume.rejected) log(`skipped damaged checkpoint: ${r.reason}`);
   }
   await run.init(options);
-  const sde = new IRSDE({ maxSigma: options.sde.max_sigma, T: options.sde.T, schedule: options.sde.schedule, eps: options.sde.eps });
+  const sdeOptions = { maxSigma: options.sde.max_sigma, T: options.sde.T, schedule: options.sde.schedule, eps: options.sde.eps };
+  const sde = new IRSDE(sdeOptions);
   const lrAt = learningRateSchedule(tr);
-  emit({ type: 'start', step, niter: tr.niter, backend, trainPairs: train.length, valPairs: val?.length ?? 0, resumedFrom: resume?.file, parameters: model.parameterCount() });
+  const threads = resolveGradientThreads(tr.threads, backend.backend, ds.batch_size);
+  const parallel = await DataParallelGradients.start(model, sde, {
+    threads, backend: backend.backend, unet: config, sde: sdeOptions, loss: { type: tr.loss_type, weight: tr.weight },
+  });
+  emit({ type: 'start', step, niter: tr.niter, backend, threads: parallel.threads, trainPairs: train.length, valPairs: val?.length ?? 0, resumedFrom: resume?.file, parameters: model.parameterCount() });
 
   const state = () => ({
     model, optimizer, ema,
@@ -149,11 +155,11 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
       const lr = lrAt(step);
       let loss: number;
       try {
-        loss = trainStep(model, optimizer, sde, batch, rng, lr, options);
+        loss = await trainStep(parallel, optimizer, sde, batch, rng, lr, options);
       } catch (err) {
         throw explainWasmOutOfMemory(
           err,
-          `a training step (batch ${ds.batch_size}, patch ${ds.patch_size}, nf ${config.nf})`,
+          `a training step (batch ${ds.batch_size} over ${parallel.threads} thread(s), patch ${ds.patch_size}, nf ${config.nf})`,
           // Measured: ~240 MiB per 64×64 sample at nf 16 (forward activations kept for backward, then gradients).
           'Lower datasets.train.batch_size or patch_size (memory grows with batch × patch² × nf)',
         );
@@ -185,6 +191,7 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
     }
     if (step > stepsAtStart || !lastCheckpoint) await checkpoint();
   } finally {
+    await parallel.close();
     ema.dispose();
     optimizer.dispose();
     model.dispose();
@@ -205,22 +212,13 @@ async function loadResume(resumeState: string, run: RunDir) {
 }
 
 /** One optimizer update; returns the loss (before the update). */
-function trainStep(model: ConditionalUNet, optimizer: AdamW, sde: IRSDE, batch: Awaited<ReturnType<TrainBatchLoader['next']>>, rng: Rng, lr: number, options: TrainOptions): number {
+async function trainStep(
+  parallel: DataParallelGradients, optimizer: AdamW, sde: IRSDE, batch: Awaited<ReturnType<TrainBatchLoader['next']>>, rng: Rng, lr: number, options: TrainOptions,
+): Promise<number> {
   const { lq, gt, embedding } = batchToTensors(batch);
   const { timesteps, states } = sde.randomStates(gt, lq, rng);
   try {
-    const { value, grads } = valueAndGrads(model, () => {
-      const noise = model.forward(states, lq, timesteps, { imageContext: embedding });
-      const loss = options.train.loss_type === 'l1'
-        ? sde.matchingLoss(noise, states, gt, lq, timesteps)
-        : tf.tidy(() => {
-          const { expectation, optimum } = sde.matchingPair(noise, states, gt, lq, timesteps);
-          return tf.mean(tf.squaredDifference(expectation, optimum)) as tf.Scalar;
-        });
-      return tf.mul(loss, options.train.weight) as tf.Scalar;
-    });
-    const loss = value.dataSync()[0]!;
-    value.dispose();
+    const { loss, grads } = await parallel.gradients({ lq, gt, states, timesteps, embedding });
     if (!Number.isFinite(loss)) {
       disposeGradients(grads);
       return loss;

@@ -1,0 +1,141 @@
+import { shapeSize, tf, type HostTensor, type NamedGradients } from '@srdiff/core';
+import type { DiffusionBatch } from '../diffusion-loss';
+
+/**
+ * Where each trainable variable lives in one flat float32 buffer. The main thread and every worker
+ * build the same network, so they agree on names, shapes and order; the workers check the names.
+ */
+export interface FlatLayout {
+  names: string[];
+  shapes: number[][];
+  offsets: number[];
+  /** Total number of values. */
+  size: number;
+}
+
+export function flatLayout(variables: Record<string, tf.Variable>): FlatLayout {
+  const names = Object.keys(variables);
+  const shapes = names.map((n) => [...variables[n]!.shape]);
+  const offsets: number[] = [];
+  let size = 0;
+  for (const s of shapes) {
+    offsets.push(size);
+    size += shapeSize(s);
+  }
+  return { names, shapes, offsets, size };
+}
+
+function view(buffer: Float32Array, layout: FlatLayout, i: number): Float32Array {
+  return buffer.subarray(layout.offsets[i]!, layout.offsets[i]! + shapeSize(layout.shapes[i]!));
+}
+
+/** Copies the variables' values into `target` (the main thread publishing the weights of a step). */
+export function writeVariables(variables: Record<string, tf.Variable>, layout: FlatLayout, target: Float32Array): void {
+  layout.names.forEach((name, i) => view(target, layout, i).set(variables[name]!.dataSync() as Float32Array));
+}
+
+/** Assigns every variable its values from `source` (a worker taking the published weights). */
+export function assignVariables(variables: Record<string, tf.Variable>, layout: FlatLayout, source: Float32Array): void {
+  layout.names.forEach((name, i) => {
+    tf.tidy(() => variables[name]!.assign(tf.tensor(view(source, layout, i), layout.shapes[i])));
+  });
+}
+
+/** Writes the gradients into `target`; returns the indices of the variables that have one. */
+export function writeGradients(grads: NamedGradients, layout: FlatLayout, target: Float32Array): number[] {
+  const present: number[] = [];
+  layout.names.forEach((name, i) => {
+    const g = grads[name];
+    if (!g) return;
+    view(target, layout, i).set(g.dataSync() as Float32Array);
+    present.push(i);
+  });
+  return present;
+}
+
+/** A worker's gradients: its flat buffer and the indices of the variables that have one. */
+export interface FlatGradients {
+  buffer: Float32Array;
+  present: number[];
+}
+
+/**
+ * The batch's gradients: this thread's (tensors, disposed here) plus every worker's, per variable.
+ * Each shard's loss was already weighted by its share of the batch, so the sum is the batch's
+ * gradient. A variable without a gradient anywhere stays absent (PyTorch leaves its grad None).
+ */
+export function sumGradients(local: NamedGradients, remote: FlatGradients[], layout: FlatLayout): NamedGradients {
+  const presentSets = remote.map((r) => new Set(r.present));
+  const out: NamedGradients = {};
+  layout.names.forEach((name, i) => {
+    const own = local[name];
+    const parts = remote.filter((_, k) => presentSets[k]!.has(i)).map((r) => view(r.buffer, layout, i));
+    if (!parts.length) {
+      if (own) out[name] = own;
+      return;
+    }
+    out[name] = tf.tidy(() => parts.reduce<tf.Tensor>((sum, values) => tf.add(sum, tf.tensor(values, layout.shapes[i])), own ?? tf.zeros(layout.shapes[i]!)));
+    own?.dispose();
+  });
+  return out;
+}
+
+/** A batch in host memory, as posted to a worker. */
+export interface HostBatch {
+  lq: HostTensor;
+  gt: HostTensor;
+  states: HostTensor;
+  timesteps: number[];
+  embedding?: HostTensor;
+}
+
+/** Batch elements [start, start + count) of a tensor, in host memory. */
+function hostRows(t: tf.Tensor, start: number, count: number): HostTensor {
+  const all = t.dataSync() as Float32Array;
+  const per = shapeSize(t.shape.slice(1));
+  return { shape: [count, ...t.shape.slice(1)], data: all.slice(start * per, (start + count) * per) };
+}
+
+export function hostShard(batch: DiffusionBatch, start: number, count: number): HostBatch {
+  return {
+    lq: hostRows(batch.lq, start, count),
+    gt: hostRows(batch.gt, start, count),
+    states: hostRows(batch.states, start, count),
+    timesteps: batch.timesteps.slice(start, start + count),
+    embedding: batch.embedding ? hostRows(batch.embedding, start, count) : undefined,
+  };
+}
+
+/** A shard on this thread: views of the batch (tensors the caller disposes). */
+export function localShard(batch: DiffusionBatch, start: number, count: number): DiffusionBatch {
+  const rows = <T extends tf.Tensor>(t: T): T => tf.slice(t, start, count) as T;
+  return {
+    lq: rows(batch.lq), gt: rows(batch.gt), states: rows(batch.states),
+    timesteps: batch.timesteps.slice(start, start + count),
+    embedding: batch.embedding ? rows(batch.embedding) : undefined,
+  };
+}
+
+export function batchFromHost(h: HostBatch): DiffusionBatch {
+  const image = (x: HostTensor) => tf.tensor4d(x.data, x.shape as [number, number, number, number]);
+  return {
+    lq: image(h.lq), gt: image(h.gt), states: image(h.states), timesteps: h.timesteps,
+    embedding: h.embedding ? tf.tensor2d(h.embedding.data, h.embedding.shape as [number, number]) : undefined,
+  };
+}
+
+export function disposeBatch(b: DiffusionBatch): void {
+  b.lq.dispose();
+  b.gt.dispose();
+  b.states.dispose();
+  b.embedding?.dispose();
+}
+
+/**
+ * Sizes of `parts` contiguous shards of `batch` elements, as even as possible (larger ones first).
+ * Fewer shards than asked when the batch is smaller than `parts`.
+ */
+export function shardSizes(batch: number, parts: number): number[] {
+  const n = Math.max(1, Math.min(parts, batch));
+  return Array.from({ length: n }, (_, i) => Math.floor(batch / n) + (i < batch % n ? 1 : 0));
+}

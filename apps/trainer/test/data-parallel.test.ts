@@ -1,0 +1,129 @@
+/**
+ * Data-parallel gradients: a batch split between this thread and a worker thread gives the same
+ * loss and gradients as the whole batch on one thread. Needs the built worker script
+ * (dist/gradient-worker.js; the trainer's test target builds first).
+ */
+import { disposeGradients, manualSeed, Rng, selectBackend, tf, type NamedGradients } from '@srdiff/core';
+import { IRSDE } from '@srdiff/sde';
+import { ConditionalUNet, type UNetConfig } from '@srdiff/unet';
+import { matchingLossGradients, type DiffusionBatch } from '../src/training/diffusion-loss';
+import { DataParallelGradients, resolveGradientThreads } from '../src/training/parallel/data-parallel';
+import { shardSizes } from '../src/training/parallel/shared-tensors';
+
+const UNET: UNetConfig = { in_nc: 3, out_nc: 3, nf: 8, ch_mult: [1, 2, 4, 8], context_dim: 16, use_degra_context: false, use_image_context: true };
+const SDE = { maxSigma: 10, T: 20, schedule: 'cosine' as const, eps: 0.005 };
+const LOSS = { type: 'l1' as const, weight: 1 };
+
+function batchOf(size: number, seed: number, sde: IRSDE): DiffusionBatch {
+  const gt = tf.randomUniform([size, 16, 16, 3], 0, 1, 'float32', seed) as tf.Tensor4D;
+  const lq = tf.clipByValue(tf.add(tf.mul(gt, 0.5), 0.2), 0, 1) as tf.Tensor4D;
+  const { timesteps, states } = sde.randomStates(gt, lq, new Rng(seed));
+  return { gt, lq, states, timesteps, embedding: tf.randomNormal([size, 16], 0, 1, 'float32', seed + 1) as tf.Tensor2D };
+}
+
+function disposeBatch(b: DiffusionBatch): void {
+  [b.gt, b.lq, b.states, b.embedding!].forEach((t) => t.dispose());
+}
+
+/** max |a − b| / max |b| over every gradient. */
+function worstRelError(got: NamedGradients, want: NamedGradients): number {
+  let worst = 0;
+  for (const [name, w] of Object.entries(want)) {
+    const g = got[name];
+    if (!g) throw new Error(`no gradient for ${name}`);
+    const a = g.dataSync();
+    const b = w.dataSync();
+    let d = 0;
+    let m = 0;
+    for (let i = 0; i < b.length; i++) {
+      d = Math.max(d, Math.abs(a[i]! - b[i]!));
+      m = Math.max(m, Math.abs(b[i]!));
+    }
+    worst = Math.max(worst, m === 0 ? d : d / m);
+  }
+  return worst;
+}
+
+describe('DataParallelGradients', () => {
+  let model: ConditionalUNet;
+  let sde: IRSDE;
+  let parallel: DataParallelGradients;
+
+  beforeAll(async () => {
+    await selectBackend('wasm');
+    manualSeed(3);
+    model = new ConditionalUNet(UNET);
+    sde = new IRSDE(SDE);
+    parallel = await DataParallelGradients.start(model, sde, { threads: 2, backend: 'wasm', unet: UNET, sde: SDE, loss: LOSS });
+  }, 60_000);
+
+  afterAll(async () => {
+    await parallel.close();
+    model.dispose();
+  });
+
+  test.each([2, 3])('batch %i over two threads equals the batch on one (loss, every gradient)', async (size) => {
+    const batch = batchOf(size, 10 + size, sde);
+    const whole = matchingLossGradients(model, sde, batch, LOSS);
+    const split = await parallel.gradients(batch);
+    expect(Object.keys(split.grads).sort()).toEqual(Object.keys(whole.grads).sort());
+    expect(Math.abs(split.loss - whole.loss) / whole.loss).toBeLessThan(1e-5);
+    expect(worstRelError(split.grads, whole.grads)).toBeLessThan(1e-4);
+    disposeGradients(whole.grads);
+    disposeGradients(split.grads);
+    disposeBatch(batch);
+  }, 60_000);
+
+  test('the worker uses the weights of the step: after an update both sides still agree', async () => {
+    const batch = batchOf(2, 7, sde);
+    const before = await parallel.gradients(batch);
+    // Move every weight; a worker holding stale weights would now disagree with this thread.
+    for (const v of Object.values(model.trainableVariables())) tf.tidy(() => v.assign(tf.add(v, tf.mul(tf.randomNormal(v.shape, 0, 1, 'float32', 5), 0.05))));
+    const whole = matchingLossGradients(model, sde, batch, LOSS);
+    const split = await parallel.gradients(batch);
+    expect(Math.abs(split.loss - whole.loss) / whole.loss).toBeLessThan(1e-5);
+    expect(Math.abs(split.loss - before.loss)).toBeGreaterThan(1e-6);
+    expect(worstRelError(split.grads, whole.grads)).toBeLessThan(1e-4);
+    [before, whole, split].forEach((r) => disposeGradients(r.grads));
+    disposeBatch(batch);
+  }, 60_000);
+
+  test('a failing shard rejects (it does not hang) and the pool keeps working', async () => {
+    const bad = batchOf(2, 8, sde);
+    const wrongContext = { ...bad, embedding: tf.zeros([2, 5]) as tf.Tensor2D };
+    await expect(parallel.gradients(wrongContext)).rejects.toThrow(/context|16/);
+    wrongContext.embedding.dispose();
+    const ok = await parallel.gradients(bad);
+    expect(Number.isFinite(ok.loss)).toBe(true);
+    disposeGradients(ok.grads);
+    disposeBatch(bad);
+  }, 60_000);
+
+  test('leaves no tensors behind', async () => {
+    const batch = batchOf(2, 9, sde);
+    const first = await parallel.gradients(batch);
+    disposeGradients(first.grads);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) disposeGradients((await parallel.gradients(batch)).grads);
+    expect(tf.memory().numTensors).toBe(before);
+    disposeBatch(batch);
+  }, 60_000);
+});
+
+describe('sharding and thread counts', () => {
+  test('shards are contiguous, as even as possible, never empty', () => {
+    expect(shardSizes(4, 2)).toEqual([2, 2]);
+    expect(shardSizes(5, 2)).toEqual([3, 2]);
+    expect(shardSizes(7, 3)).toEqual([3, 2, 2]);
+    expect(shardSizes(1, 4)).toEqual([1]);
+  });
+
+  test('train.threads: auto is capped by the batch; native tensorflow uses one thread', () => {
+    expect(resolveGradientThreads(3, 'wasm', 2)).toBe(2);
+    expect(resolveGradientThreads(2, 'cpu', 8)).toBe(2);
+    expect(resolveGradientThreads(0, 'wasm', 1)).toBe(1);
+    expect(resolveGradientThreads(0, 'wasm', 64)).toBeGreaterThanOrEqual(1);
+    expect(resolveGradientThreads(0, 'tensorflow', 8)).toBe(1);
+    expect(() => resolveGradientThreads(2, 'tensorflow', 8)).toThrow(/tensorflow backend already uses every core/);
+  });
+});
