@@ -6,10 +6,11 @@ import { disposeGradients, type BackendName, type NamedGradients, type tf } from
 import type { IRSDE, IRSDEOptions } from '@srdiff/sde';
 import type { ConditionalUNet, UNetConfig } from '@srdiff/unet';
 import { matchingLossGradients, shareOf, type DiffusionBatch, type MatchingLossSettings } from '../diffusion-loss';
-import type { GradientWorkerInit, StepRequest, WorkerReply } from './protocol';
+import type { GradientWorkerInit } from './protocol';
 import {
   disposeBatch, flatLayout, hostShard, localShard, shardSizes, sumGradients, writeVariables, type FlatLayout,
 } from './shared-tensors';
+import { GradientWorker } from './worker-handle';
 
 export interface DataParallelOptions {
   /** Threads computing gradients, this one included (≥ 1; see {@link resolveGradientThreads}). */
@@ -42,68 +43,6 @@ export function resolveGradientThreads(requested: number, backend: BackendName, 
   }
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(requested > 0 ? requested : cores, batchSize));
-}
-
-interface Pending {
-  id: number;
-  resolve: (reply: { loss: number; present: number[] }) => void;
-  reject: (err: Error) => void;
-}
-
-/** One worker thread and its single in-flight request. */
-class GradientWorker {
-  readonly gradients: Float32Array;
-  private pending?: Pending;
-  private failure?: Error;
-  private ready: Promise<void>;
-
-  constructor(private readonly worker: Worker, readonly index: number, gradients: SharedArrayBuffer) {
-    this.gradients = new Float32Array(gradients);
-    this.ready = new Promise((resolve, reject) => {
-      worker.on('message', (m: WorkerReply) => {
-        if (m.type === 'ready') resolve();
-        else if (m.type === 'gradients' && this.pending?.id === m.id) this.settle((p) => p.resolve({ loss: m.loss, present: m.present }));
-        else if (m.type === 'error') {
-          const err = new Error(`gradient worker ${index}: ${m.message}`);
-          if (m.stack) err.stack = `${err.message}\n${m.stack}`;
-          if (m.id === undefined) this.fail(err, reject);
-          else this.settle((p) => p.reject(err));
-        }
-      });
-      worker.on('error', (err) => this.fail(new Error(`gradient worker ${index} crashed: ${err.message}`), reject));
-      worker.on('exit', (code) => this.fail(new Error(`gradient worker ${index} exited (code ${code})`), reject));
-    });
-  }
-
-  whenReady(): Promise<void> {
-    return this.ready;
-  }
-
-  request(id: number, request: Omit<StepRequest, 'type' | 'id'>): Promise<{ loss: number; present: number[] }> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.pending = { id, resolve, reject };
-      this.worker.postMessage({ type: 'step', id, ...request } satisfies StepRequest);
-    });
-  }
-
-  terminate(): Promise<number> {
-    this.failure ??= new Error(`gradient worker ${this.index} was closed`);
-    return this.worker.terminate();
-  }
-
-  private settle(f: (p: Pending) => void): void {
-    const p = this.pending;
-    this.pending = undefined;
-    if (p) f(p);
-  }
-
-  private fail(err: Error, rejectReady: (err: Error) => void): void {
-    if (this.failure) return;
-    this.failure = err;
-    rejectReady(err);
-    this.settle((p) => p.reject(err));
-  }
 }
 
 /**
@@ -160,7 +99,7 @@ export class DataParallelGradients {
 
   /**
    * The batch's matching loss and gradients (tensors the caller disposes). Does not touch the
-   * batch's tensors' lifetimes.
+   * batch's tensors' lifetimes. One call at a time (the workers share one weight buffer).
    */
   async gradients(batch: DiffusionBatch): Promise<{ loss: number; grads: NamedGradients }> {
     const total = batch.lq.shape[0];
