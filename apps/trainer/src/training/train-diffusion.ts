@@ -117,12 +117,6 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
   const sdeOptions = { maxSigma: options.sde.max_sigma, T: options.sde.T, schedule: options.sde.schedule, eps: options.sde.eps };
   const sde = new IRSDE(sdeOptions);
   const lrAt = learningRateSchedule(tr);
-  const threads = resolveGradientThreads(tr.threads, backend.backend, ds.batch_size);
-  const parallel = await DataParallelGradients.start(model, sde, {
-    threads, backend: backend.backend, unet: config, sde: sdeOptions, loss: { type: tr.loss_type, weight: tr.weight },
-  });
-  emit({ type: 'start', step, niter: tr.niter, backend, threads: parallel.threads, trainPairs: train.length, valPairs: val?.length ?? 0, resumedFrom: resume?.file, parameters: model.parameterCount() });
-
   const state = () => ({
     model, optimizer, ema,
     meta: {
@@ -145,7 +139,12 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
   let windowLoss = 0;
   let windowCount = 0;
   let lastLoss: number | undefined;
+  const threads = resolveGradientThreads(tr.threads, backend.backend, ds.batch_size);
+  const parallel = await DataParallelGradients.start(model, sde, {
+    threads, backend: backend.backend, unet: config, sde: sdeOptions, loss: { type: tr.loss_type, weight: tr.weight },
+  });
   try {
+    emit({ type: 'start', step, niter: tr.niter, backend, threads: parallel.threads, trainPairs: train.length, valPairs: val?.length ?? 0, resumedFrom: resume?.file, parameters: model.parameterCount() });
     while (step < tr.niter) {
       if (signal?.aborted) { reason = 'interrupted'; break; }
       if (maxSteps !== undefined && step - stepsAtStart >= maxSteps) { reason = 'budget'; break; }
