@@ -116,7 +116,12 @@ function nhwc(t: HostTensor, name: string): tf.Tensor4D {
 
 /** Values in the reference's (PyTorch) order: NHWC activations back to NCHW. */
 function torchOrder(t: tf.Tensor): Float32Array {
-  return tf.tidy(() => (t.rank === 4 ? tf.transpose(t, [0, 3, 1, 2]) : t).dataSync() as Float32Array);
+  if (t.rank !== 4) return t.dataSync() as Float32Array;
+  // Read outside tidy: tidy walks whatever it returns, a typed array value by value.
+  const nchw = tf.transpose(t, [0, 3, 1, 2]);
+  const values = nchw.dataSync() as Float32Array;
+  nchw.dispose();
+  return values;
 }
 
 function need(dict: TensorDict, key: string, file: string): HostTensor {
