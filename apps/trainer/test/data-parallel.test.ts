@@ -110,6 +110,16 @@ describe('DataParallelGradients', () => {
   }, 60_000);
 });
 
+test('a worker that cannot start fails the start with its reason and the way out', async () => {
+  await selectBackend('wasm');
+  const model = new ConditionalUNet(UNET);
+  const sde = new IRSDE(SDE);
+  // The native backend is not installed here, so the worker's selectBackend fails.
+  const start = DataParallelGradients.start(model, sde, { threads: 2, backend: 'tensorflow', unet: UNET, sde: SDE, loss: LOSS });
+  await expect(start).rejects.toThrow(/gradient worker 1: .*tensorflow.*train\.threads: 1/s);
+  model.dispose();
+}, 60_000);
+
 describe('sharding and thread counts', () => {
   test('shards are contiguous, as even as possible, never empty', () => {
     expect(shardSizes(4, 2)).toEqual([2, 2]);

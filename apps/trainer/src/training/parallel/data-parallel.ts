@@ -87,7 +87,8 @@ export class DataParallelGradients {
       await Promise.all(workers.map((w) => w.whenReady()));
     } catch (err) {
       await Promise.all(workers.map((w) => w.terminate()));
-      throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Error(`${message} (starting ${workers.length} gradient worker thread(s); set train.threads: 1 to train on the main thread only)`, { cause: err });
     }
     return new DataParallelGradients(model, sde, options.loss, variables, layout, new Float32Array(parameterBuffer), workers);
   }
