@@ -29,6 +29,14 @@ function view(buffer: Float32Array, layout: FlatLayout, i: number): Float32Array
   return buffer.subarray(layout.offsets[i]!, layout.offsets[i]! + shapeSize(layout.shapes[i]!));
 }
 
+/**
+ * A tensor of values read from a shared buffer. The wasm and native backends copy them in; the cpu
+ * backend would keep the array itself, which the other thread overwrites at the next step.
+ */
+function tensorFromShared(values: Float32Array, shape: number[]): tf.Tensor {
+  return tf.tensor(tf.getBackend() === 'cpu' ? values.slice() : values, shape);
+}
+
 /** Copies the variables' values into `target` (the main thread publishing the weights of a step). */
 export function writeVariables(variables: Record<string, tf.Variable>, layout: FlatLayout, target: Float32Array): void {
   layout.names.forEach((name, i) => view(target, layout, i).set(variables[name]!.dataSync() as Float32Array));
@@ -37,7 +45,7 @@ export function writeVariables(variables: Record<string, tf.Variable>, layout: F
 /** Assigns every variable its values from `source` (a worker taking the published weights). */
 export function assignVariables(variables: Record<string, tf.Variable>, layout: FlatLayout, source: Float32Array): void {
   layout.names.forEach((name, i) => {
-    tf.tidy(() => variables[name]!.assign(tf.tensor(view(source, layout, i), layout.shapes[i])));
+    tf.tidy(() => variables[name]!.assign(tensorFromShared(view(source, layout, i), layout.shapes[i]!)));
   });
 }
 
@@ -74,7 +82,7 @@ export function sumGradients(local: NamedGradients, remote: FlatGradients[], lay
       if (own) out[name] = own;
       return;
     }
-    out[name] = tf.tidy(() => parts.reduce<tf.Tensor>((sum, values) => tf.add(sum, tf.tensor(values, layout.shapes[i])), own ?? tf.zeros(layout.shapes[i]!)));
+    out[name] = tf.tidy(() => parts.reduce<tf.Tensor>((sum, values) => tf.add(sum, tensorFromShared(values, layout.shapes[i]!)), own ?? tf.zeros(layout.shapes[i]!)));
     own?.dispose();
   });
   return out;
