@@ -10,6 +10,7 @@ export { tf };
 export * from './backend/select-backend';
 export { requireOptional } from './backend/require-optional';
 export * from './backend/wasm-memory';
+export { logicalCores } from './backend/cores';
 export * from './random/rng';
 export * from './io/host-tensor';
 export * from './io/atomic';

@@ -1,4 +1,4 @@
-import os from 'node:os';
+import { logicalCores } from '../backend/cores';
 import type * as Ort from 'onnxruntime-node';
 import { requireOptional } from '../backend/require-optional';
 
@@ -113,10 +113,6 @@ function sessionExtra(options: OrtSessionOptions): Record<string, unknown> {
   return extra;
 }
 
-function defaultThreads(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-}
-
 /**
  * Creates an ONNX Runtime session for a model (bytes or a file path). Each preferred provider is
  * tried in order with everything after it as fallback; the first list that creates a session wins
@@ -124,7 +120,7 @@ function defaultThreads(): number {
  */
 export async function createOrtSession(model: Uint8Array | string, options: OrtSessionOptions = {}): Promise<OrtSessionHandle> {
   const ort = loadOnnxRuntime();
-  const threads = options.threads ?? defaultThreads();
+  const threads = options.threads ?? logicalCores();
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`createOrtSession: threads must be a positive integer, got ${threads}`);
   const interOpThreads = options.interOpThreads ?? ORT_SESSION_DEFAULTS.interOpThreads;
   const graphOptimizationLevel = options.graphOptimizationLevel ?? ORT_SESSION_DEFAULTS.graphOptimizationLevel;

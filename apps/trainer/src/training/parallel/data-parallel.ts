@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { disposeGradients, type BackendName, type NamedGradients, type tf } from '@srdiff/core';
+import { disposeGradients, logicalCores, type BackendName, type NamedGradients, type tf } from '@srdiff/core';
 import type { IRSDE, IRSDEOptions } from '@srdiff/sde';
 import type { ConditionalUNet, UNetConfig } from '@srdiff/unet';
 import { matchingLossGradients, shareOf, type DiffusionBatch, type MatchingLossSettings } from '../diffusion-loss';
@@ -41,8 +40,7 @@ export function resolveGradientThreads(requested: number, backend: BackendName, 
     if (requested > 1) throw new Error(`train.threads: ${requested} is for the wasm and cpu backends; the tensorflow backend already uses every core (set 0 or 1)`);
     return 1;
   }
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(requested > 0 ? requested : cores, batchSize));
+  return Math.max(1, Math.min(requested > 0 ? requested : logicalCores(), batchSize));
 }
 
 /**
