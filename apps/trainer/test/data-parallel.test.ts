@@ -8,7 +8,7 @@ import { IRSDE } from '@srdiff/sde';
 import { ConditionalUNet, type UNetConfig } from '@srdiff/unet';
 import { matchingLossGradients, type DiffusionBatch } from '../src/training/diffusion-loss';
 import { DataParallelGradients, resolveGradientThreads } from '../src/training/parallel/data-parallel';
-import { shardSizes } from '../src/training/parallel/shared-tensors';
+import { disposeBatch, hostShards, shardSizes } from '../src/training/parallel/shared-tensors';
 
 const UNET: UNetConfig = { in_nc: 3, out_nc: 3, nf: 8, ch_mult: [1, 2, 4, 8], context_dim: 16, use_degra_context: false, use_image_context: true };
 const SDE = { maxSigma: 10, T: 20, schedule: 'cosine' as const, eps: 0.005 };
@@ -19,10 +19,6 @@ function batchOf(size: number, seed: number, sde: IRSDE): DiffusionBatch {
   const lq = tf.clipByValue(tf.add(tf.mul(gt, 0.5), 0.2), 0, 1) as tf.Tensor4D;
   const { timesteps, states } = sde.randomStates(gt, lq, new Rng(seed));
   return { gt, lq, states, timesteps, embedding: tf.randomNormal([size, 16], 0, 1, 'float32', seed + 1) as tf.Tensor2D };
-}
-
-function disposeBatch(b: DiffusionBatch): void {
-  [b.gt, b.lq, b.states, b.embedding!].forEach((t) => t.dispose());
 }
 
 /** max |a − b| / max |b| over every gradient. */
@@ -42,6 +38,12 @@ function worstRelError(got: NamedGradients, want: NamedGradients): number {
     worst = Math.max(worst, m === 0 ? d : d / m);
   }
   return worst;
+}
+
+/** The data-parallel result equals the whole batch on one thread: loss rel < 1e-5, every gradient rel < 1e-4. */
+function expectSameAsWhole(split: { loss: number; grads: NamedGradients }, whole: { loss: number; grads: NamedGradients }): void {
+  expect(Math.abs(split.loss - whole.loss) / whole.loss).toBeLessThan(1e-5);
+  expect(worstRelError(split.grads, whole.grads)).toBeLessThan(1e-4);
 }
 
 describe('DataParallelGradients', () => {
@@ -67,8 +69,7 @@ describe('DataParallelGradients', () => {
     const whole = matchingLossGradients(model, sde, batch, LOSS);
     const split = await parallel.gradients(batch);
     expect(Object.keys(split.grads).sort()).toEqual(Object.keys(whole.grads).sort());
-    expect(Math.abs(split.loss - whole.loss) / whole.loss).toBeLessThan(1e-5);
-    expect(worstRelError(split.grads, whole.grads)).toBeLessThan(1e-4);
+    expectSameAsWhole(split, whole);
     disposeGradients(whole.grads);
     disposeGradients(split.grads);
     disposeBatch(batch);
@@ -81,9 +82,8 @@ describe('DataParallelGradients', () => {
     for (const v of Object.values(model.trainableVariables())) tf.tidy(() => v.assign(tf.add(v, tf.mul(tf.randomNormal(v.shape, 0, 1, 'float32', 5), 0.05))));
     const whole = matchingLossGradients(model, sde, batch, LOSS);
     const split = await parallel.gradients(batch);
-    expect(Math.abs(split.loss - whole.loss) / whole.loss).toBeLessThan(1e-5);
+    expectSameAsWhole(split, whole);
     expect(Math.abs(split.loss - before.loss)).toBeGreaterThan(1e-6);
-    expect(worstRelError(split.grads, whole.grads)).toBeLessThan(1e-4);
     [before, whole, split].forEach((r) => disposeGradients(r.grads));
     disposeBatch(batch);
   }, 60_000);
@@ -121,6 +121,20 @@ test('a worker that cannot start fails the start with its reason and the way out
 }, 60_000);
 
 describe('sharding and thread counts', () => {
+  test('host shards: contiguous rows of every tensor and the matching timesteps, from the given start', () => {
+    const values = (width: number) => Array.from({ length: 5 * width }, (_, i) => i);
+    const image = (width: number) => tf.tensor4d(values(width), [5, 1, 1, width]);
+    const batch = { lq: image(2), gt: image(1), states: image(3), timesteps: [10, 11, 12, 13, 14], embedding: tf.tensor2d(values(4), [5, 4]) };
+    const [a, b] = hostShards(batch, 1, [3, 1]);
+    expect(a!.lq.shape).toEqual([3, 1, 1, 2]);
+    expect(Array.from(a!.lq.data)).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(Array.from(b!.states.data)).toEqual([12, 13, 14]);
+    expect(Array.from(b!.embedding!.data)).toEqual([16, 17, 18, 19]);
+    expect(Array.from(a!.gt.data)).toEqual([1, 2, 3]);
+    expect([a!.timesteps, b!.timesteps]).toEqual([[11, 12, 13], [14]]);
+    disposeBatch(batch);
+  });
+
   test('shards are contiguous, as even as possible, never empty', () => {
     expect(shardSizes(4, 2)).toEqual([2, 2]);
     expect(shardSizes(5, 2)).toEqual([3, 2]);

@@ -7,7 +7,7 @@ import type { ConditionalUNet, UNetConfig } from '@srdiff/unet';
 import { matchingLossGradients, shareOf, type DiffusionBatch, type MatchingLossSettings } from '../diffusion-loss';
 import type { GradientWorkerInit } from './protocol';
 import {
-  disposeBatch, flatLayout, hostShard, localShard, shardSizes, sumGradients, writeVariables, type FlatLayout,
+  disposeBatch, flatLayout, hostShards, localShard, shardSizes, sumGradients, writeVariables, type FlatLayout,
 } from './shared-tensors';
 import { GradientWorker } from './worker-handle';
 
@@ -106,12 +106,8 @@ export class DataParallelGradients {
     if (sizes.length === 1) return matchingLossGradients(this.model, this.sde, batch, this.loss);
     writeVariables(this.variables, this.layout, this.parameters);
     const id = this.nextId++;
-    let start = sizes[0]!;
-    const remote = sizes.slice(1).map((samples, k) => {
-      const request = { batch: hostShard(batch, start, samples), share: samples / total };
-      start += samples;
-      return this.workers[k]!.request(id, request);
-    });
+    const shards = hostShards(batch, sizes[0]!, sizes.slice(1));
+    const remote = shards.map((shard, k) => this.workers[k]!.request(id, { batch: shard, share: sizes[k + 1]! / total }));
     let local: { loss: number; grads: NamedGradients } | undefined;
     let localError: unknown;
     const shard = localShard(batch, 0, sizes[0]!);

@@ -97,21 +97,23 @@ export interface HostBatch {
   embedding?: HostTensor;
 }
 
-/** Batch elements [start, start + count) of a tensor, in host memory. */
-function hostRows(t: tf.Tensor, start: number, count: number): HostTensor {
-  const all = t.dataSync() as Float32Array;
-  const per = shapeSize(t.shape.slice(1));
-  return { shape: [count, ...t.shape.slice(1)], data: all.slice(start * per, (start + count) * per) };
-}
-
-export function hostShard(batch: DiffusionBatch, start: number, count: number): HostBatch {
-  return {
-    lq: hostRows(batch.lq, start, count),
-    gt: hostRows(batch.gt, start, count),
-    states: hostRows(batch.states, start, count),
-    timesteps: batch.timesteps.slice(start, start + count),
-    embedding: batch.embedding ? hostRows(batch.embedding, start, count) : undefined,
+/**
+ * Consecutive shards of `sizes` batch elements each, starting at element `start`, in host memory
+ * (each tensor is read back once for all of them).
+ */
+export function hostShards(batch: DiffusionBatch, start: number, sizes: readonly number[]): HostBatch[] {
+  const firsts = sizes.map((_, k) => start + sizes.slice(0, k).reduce((a, b) => a + b, 0));
+  const rowsOf = (t: tf.Tensor): HostTensor[] => {
+    const all = t.dataSync() as Float32Array;
+    const inner = t.shape.slice(1);
+    const per = shapeSize(inner);
+    return sizes.map((count, k) => ({ shape: [count, ...inner], data: all.slice(firsts[k]! * per, (firsts[k]! + count) * per) }));
   };
+  const [lq, gt, states] = [rowsOf(batch.lq), rowsOf(batch.gt), rowsOf(batch.states)];
+  const embedding = batch.embedding ? rowsOf(batch.embedding) : undefined;
+  return sizes.map((count, k) => ({
+    lq: lq[k]!, gt: gt[k]!, states: states[k]!, timesteps: batch.timesteps.slice(firsts[k]!, firsts[k]! + count), embedding: embedding?.[k],
+  }));
 }
 
 /** A shard on this thread: views of the batch (tensors the caller disposes). */
