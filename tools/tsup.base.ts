@@ -17,7 +17,7 @@ export function packageConfig(overrides: Partial<Options> = {}): Options {
     platform: 'node',
     splitting: false,
     treeshake: true,
-    external: [/^@srdiff\//, /^@tensorflow\//, '@xenova/transformers', 'onnxruntime-node', 'onnxruntime-web', 'sharp'],
+    external: [/^@srdiff\//, /^@tensorflow\//, '@huggingface/transformers', 'onnxruntime-node', 'onnxruntime-web', 'sharp'],
     // tfjs-core's gradient registrations exist only as ESM sources: bundle them (see core/src/tfjs).
     noExternal: [/@tensorflow\/tfjs-core\/dist\/register_all_gradients/],
     tsconfig: 'tsconfig.json',

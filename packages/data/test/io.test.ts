@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Raw, type Sharp } from 'sharp';
 import { selectBackend, tf } from '@srdiff/core';
 import { tensor2img } from '@srdiff/metrics';
 import { isImageFile, readImage, readImageInfo, readImageTensor, writeImage } from '../src';
@@ -28,9 +28,9 @@ function expectPixels(data: Float32Array, expected: Uint8Array, tolerance = 0): 
 
 describe('readImage: every supported format to NHWC float32 [0, 1]', () => {
   test.each([
-    ['png', (s: sharp.Sharp) => s.png()],
-    ['webp', (s: sharp.Sharp) => s.webp({ lossless: true })],
-    ['tiff', (s: sharp.Sharp) => s.tiff({ compression: 'lzw' })],
+    ['png', (s: Sharp) => s.png()],
+    ['webp', (s: Sharp) => s.webp({ lossless: true })],
+    ['tiff', (s: Sharp) => s.tiff({ compression: 'lzw' })],
   ])('lossless %s decodes exactly (v / 255 in float32)', async (ext, encode) => {
     const file = path.join(dir, `exact.${ext}`);
     await encode(sharp(pixels, { raw: { width: W, height: H, channels: 3 } })).toFile(file);
@@ -53,7 +53,7 @@ describe('readImage: every supported format to NHWC float32 [0, 1]', () => {
     const file = path.join(dir, 'anim.gif');
     // Two 4×4 frames stacked vertically: red, then blue.
     const frames = rgbPixels(4, 8, (_x, y) => (y < 4 ? [255, 0, 0] : [0, 0, 255]));
-    await sharp(frames, { raw: { width: 4, height: 8, channels: 3, pageHeight: 4 } as sharp.Raw }).gif().toFile(file);
+    await sharp(frames, { raw: { width: 4, height: 8, channels: 3, pageHeight: 4 } as Raw }).gif().toFile(file);
     const img = await readImage(file);
     expect(img.info.pages).toBe(2);
     expect(img.shape).toEqual([1, 4, 4, 3]);

@@ -23,6 +23,11 @@ function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+async function firstImageRgb(): Promise<{ data: Uint8Array; width: number; height: number; channels: 3 }> {
+  const { data, info } = await sharp(images[0]!).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data), width: info.width, height: info.height, channels: 3 };
+}
+
 let extractor: ClipExtractor;
 beforeAll(async () => {
   extractor = await createClipExtractor({ model: modelDir, allowRemote: false });
@@ -156,10 +161,19 @@ describe('missing models and bad options', () => {
     const cacheDir = path.join(tmp, 'hub-cache');
     fs.cpSync(modelDir, path.join(cacheDir, 'someone', 'cached-clip'), { recursive: true });
     const ex = await createClipExtractor({ model: 'someone/cached-clip', allowRemote: false, cacheDir, localModelPath: path.join(tmp, 'empty') });
+    // 'pooled' rewrites the graph, read back from where transformers.js found it (the cache here).
+    const pooled = await createClipExtractor({ model: 'someone/cached-clip', allowRemote: false, cacheDir, localModelPath: path.join(tmp, 'empty'), output: 'pooled' });
     try {
       expect(ex.width).toBe(16);
+      expect(pooled.width).toBe(32);
+      const [fromCache] = await pooled.extract([images[0]!]);
+      const [projected] = await ex.extract([images[0]!]);
+      // Same session otherwise: the extra output leaves image_embeds as they were.
+      expect(maxAbs((await pooled.run(await pooled.preprocess([await firstImageRgb()]))).image_embeds.data, projected!)).toBe(0);
+      expect(fromCache).toHaveLength(32);
     } finally {
       await ex.dispose();
+      await pooled.dispose();
     }
   });
 

@@ -156,7 +156,7 @@ async function bundleChild(): Promise<string> {
     format: 'cjs',
     target: 'node20',
     logLevel: 'silent',
-    external: ['sharp', '@xenova/transformers', 'onnxruntime-node'],
+    external: ['sharp', '@huggingface/transformers', 'onnxruntime-node'],
     alias: { '@srdiff/core': path.join(__dirname, '..', '..', 'core', 'src', 'index.ts') },
   });
   return outfile;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import type { HostTensor } from '@srdiff/core';
 import { decodeBmp, isBmp } from './bmp';
 
@@ -64,7 +64,7 @@ async function readBytes(file: string): Promise<Buffer> {
 }
 
 /** BMP, which libvips cannot read, decoded here into a raw sharp input. */
-async function openBmp(file: string): Promise<{ image: sharp.Sharp; format: string } | undefined> {
+async function openBmp(file: string): Promise<{ image: Sharp; format: string } | undefined> {
   const bytes = await readBytes(file);
   if (!isBmp(bytes)) return undefined;
   const bmp = decodeBmp(bytes, file);
@@ -76,7 +76,7 @@ async function openBmp(file: string): Promise<{ image: sharp.Sharp; format: stri
  * so a decode needs no extra round trip through the JS thread); `.bmp` files, and files libvips
  * does not recognise but that turn out to be BMP, go through the built-in decoder.
  */
-async function withImage<T>(file: string, use: (image: sharp.Sharp, format?: string) => Promise<T>): Promise<T> {
+async function withImage<T>(file: string, use: (image: Sharp, format?: string) => Promise<T>): Promise<T> {
   try {
     if (path.extname(file).toLowerCase() === '.bmp') {
       const bmp = await openBmp(file);
@@ -97,7 +97,7 @@ async function withImage<T>(file: string, use: (image: sharp.Sharp, format?: str
   }
 }
 
-function describe(file: string, meta: sharp.Metadata, format: string | undefined): ImageInfo {
+function describe(file: string, meta: Metadata, format: string | undefined): ImageInfo {
   const orientation = meta.orientation ?? 1;
   const swap = orientation >= 5 && orientation <= 8;
   return {

@@ -13,9 +13,19 @@ import {
   type ResolvedClipOptions,
 } from '../options';
 import { clipPixelValues, parseClipPreprocessConfig, type ClipPreprocessConfig } from '../preprocess/clip-image-processor';
-import { findMissingFiles, modelNotFoundMessage, ModelNotFoundError, onnxFileName, resolveModelLocation, type ModelLocation } from './model-location';
+import fs from 'node:fs';
+import { findLocalFile, findMissingFiles, modelNotFoundMessage, ModelNotFoundError, onnxFileName, resolveModelLocation, type ModelLocation } from './model-location';
 import { exposePooledOutput } from './pooled-output';
-import { loadTransformers, loadTransformersHub, withTransformersEnv, type TjsModel, type TjsProcessor, type TransformersModule } from './transformers-runtime';
+import { loadTransformers, withTransformersEnv, type TransformersModule } from './transformers-runtime';
+
+type TjsModel = Awaited<ReturnType<TransformersModule['CLIPVisionModelWithProjection']['from_pretrained']>>;
+type TjsImageProcessor = Awaited<ReturnType<TransformersModule['AutoImageProcessor']['from_pretrained']>>;
+/** An onnxruntime-node session as transformers.js holds it (`model.sessions.model`). */
+interface OrtSession {
+  config?: unknown;
+  release(): Promise<void>;
+  constructor: { create(model: Uint8Array, options: { executionProviders: string[] }): Promise<OrtSession> };
+}
 
 /** The vision tower's outputs for a batch: `image_embeds` [N, proj], `last_hidden_state` [N, tokens, hidden], and `pooled` [N, hidden] when requested. */
 export interface ClipModelOutputs {
@@ -35,7 +45,7 @@ function hostTensorOf(t: { data: Float32Array; dims: number[] }): HostTensor {
 }
 
 /**
- * A CLIP image encoder (transformers.js 2.x on onnxruntime-node) behind the {@link ImageEmbedder}
+ * A CLIP image encoder (transformers.js 4.x on onnxruntime-node) behind the {@link ImageEmbedder}
  * interface. Create it with {@link createClipExtractor}.
  */
 export class ClipExtractor implements ImageEmbedder {
@@ -54,7 +64,7 @@ export class ClipExtractor implements ImageEmbedder {
   private constructor(
     private readonly t: TransformersModule,
     private readonly model: TjsModel,
-    private readonly processor: TjsProcessor,
+    private readonly processor: TjsImageProcessor,
     readonly location: ModelLocation,
     options: ResolvedClipOptions,
     width: number,
@@ -67,7 +77,7 @@ export class ClipExtractor implements ImageEmbedder {
     this.normalize = options.normalize;
     this.preprocessing = options.preprocessing;
     this.quantized = options.quantized;
-    this.preprocessConfig = parseClipPreprocessConfig(processor.feature_extractor.config, `${location.id}/preprocessor_config.json`);
+    this.preprocessConfig = parseClipPreprocessConfig(processor.config as Record<string, unknown>, `${location.id}/preprocessor_config.json`);
     this.settings = { quantized: options.quantized };
   }
 
@@ -81,23 +91,16 @@ export class ClipExtractor implements ImageEmbedder {
       const missing = findMissingFiles(location, opts, env.cacheDir);
       if (missing.length) throw new ModelNotFoundError(modelNotFoundMessage(location, opts, missing));
     }
-    const pretrained = { quantized: opts.quantized, local_files_only: offline, revision: opts.revision, ...(opts.cacheDir ? { cache_dir: opts.cacheDir } : {}) };
+    const pretrained = { local_files_only: offline, revision: opts.revision, ...(opts.cacheDir ? { cache_dir: opts.cacheDir } : {}) };
     const settings = { allowRemoteModels: !offline, allowLocalModels: true, localModelPath: location.localModelPath, ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}) };
     try {
       return await withTransformersEnv(settings, async (t) => {
-        const processor = await t.AutoProcessor.from_pretrained(location.loadId, pretrained);
-        const model = await t.CLIPVisionModelWithProjection.from_pretrained(location.loadId, pretrained);
+        const processor = await t.AutoImageProcessor.from_pretrained(location.loadId, pretrained);
+        // fp32 unless asked: the 8-bit graph (`q8`, onnx/vision_model_quantized.onnx) is not interchangeable with Python's embeddings.
+        const model = await t.CLIPVisionModelWithProjection.from_pretrained(location.loadId, { ...pretrained, dtype: opts.quantized ? 'q8' : 'fp32', device: 'cpu' });
         let pooledName: string | undefined;
-        if (opts.output === 'pooled') {
-          const hub = await loadTransformersHub();
-          const bytes = await hub.getModelFile(location.loadId, onnxFileName(opts.quantized), true, pretrained);
-          const exposed = exposePooledOutput(bytes, `${location.id}/${onnxFileName(opts.quantized)}`);
-          const session = await model.session.constructor.create(exposed.model, { executionProviders: ['cpu'] });
-          await model.session.handler.dispose();
-          model.session = session;
-          pooledName = exposed.outputName;
-        }
-        const width = configNumber(model.config, opts.output === 'pooled' ? 'hidden_size' : 'projection_dim');
+        if (opts.output === 'pooled') pooledName = await ClipExtractor.exposePooled(model, location, opts, env.cacheDir);
+        const width = configNumber(model.config as unknown as Record<string, unknown>, opts.output === 'pooled' ? 'hidden_size' : 'projection_dim');
         const extractor = new ClipExtractor(t, model, processor, location, opts, width ?? 0, pooledName);
         // A config without the size keys: run one blank image to learn it.
         if (width === undefined) extractor.embeddingWidth = await extractor.probeWidth();
@@ -112,6 +115,21 @@ export class ClipExtractor implements ImageEmbedder {
       }
       throw new Error(`@srdiff/vlm: loading CLIP model '${location.id}' failed: ${message}`, { cause: err });
     }
+  }
+
+  /** Replaces the loaded session by one whose graph also outputs the pooled vector (see {@link exposePooledOutput}); returns its name. */
+  private static async exposePooled(model: TjsModel, location: ModelLocation, opts: ResolvedClipOptions, cacheDir: string | null): Promise<string> {
+    const file = onnxFileName(opts.quantized);
+    // from_pretrained has just read it from the folder, or downloaded it into the cache.
+    const found = findLocalFile(location, file, opts, cacheDir);
+    if (!found) throw new ModelNotFoundError(modelNotFoundMessage(location, opts, findMissingFiles(location, opts, cacheDir)));
+    const exposed = exposePooledOutput(new Uint8Array(fs.readFileSync(found)), `${location.id}/${file}`);
+    const loaded = model.sessions.model as OrtSession;
+    const session = await loaded.constructor.create(exposed.model, { executionProviders: ['cpu'] });
+    session.config = loaded.config;
+    await loaded.release();
+    model.sessions.model = session;
+    return exposed.outputName;
   }
 
   /** Length of every embedding (`projection_dim` for image_embeds, `hidden_size` for pooled). */
@@ -136,8 +154,8 @@ export class ClipExtractor implements ImageEmbedder {
       const { data, dims } = clipPixelValues(images, this.preprocessConfig);
       return { shape: dims, data };
     }
-    const raw = images.map((img) => new this.t.RawImage(img.data, img.width, img.height, img.channels));
-    const { pixel_values } = await this.processor(raw);
+    const raw = images.map((img) => new this.t.RawImage(img.data, img.width, img.height, img.channels as 1 | 2 | 3 | 4));
+    const { pixel_values } = (await this.processor(raw)) as { pixel_values: { data: Float32Array; dims: number[] } };
     return hostTensorOf(pixel_values);
   }
 
@@ -147,7 +165,7 @@ export class ClipExtractor implements ImageEmbedder {
     if (pixelValues.shape.length !== 4 || pixelValues.shape[1] !== 3) {
       throw new Error(`@srdiff/vlm: pixel_values must be [N, 3, H, W], got [${pixelValues.shape.join(', ')}]`);
     }
-    const out = await this.model({ pixel_values: new this.t.Tensor('float32', pixelValues.data, [...pixelValues.shape]) });
+    const out = (await this.model({ pixel_values: new this.t.Tensor('float32', pixelValues.data, [...pixelValues.shape]) })) as Record<string, { data: Float32Array; dims: number[] }>;
     const result: ClipModelOutputs = { image_embeds: hostTensorOf(out.image_embeds!), last_hidden_state: hostTensorOf(out.last_hidden_state!) };
     if (this.pooledName) result.pooled = hostTensorOf(out[this.pooledName]!);
     return result;

@@ -4,18 +4,18 @@ import path from 'node:path';
 import type { ResolvedClipOptions } from '../options';
 
 /**
- * Where a CLIP model comes from and which files transformers.js 2.x will look for. Two of its
- * quirks shape this: an absolute model id is joined onto `env.localModelPath` (so a local folder
- * is loaded as `localModelPath = its parent` + `id = its name`), and without `quantized: false` it
- * asks for `onnx/vision_model_quantized.onnx`.
+ * Where a model comes from (a local folder in the Hugging Face layout, or a hub id) and where
+ * transformers.js looks for its files. transformers.js 4.x loads an absolute folder path as it
+ * is, and looks up a hub id first in its cache (`cacheDir/<id>/<file>`), then under
+ * `localModelPath/<id>/<file>`, then on the Hub.
  */
 export interface ModelLocation {
   kind: 'folder' | 'hub';
   /** The id recorded in manifests: the hub id, or the folder's absolute path. */
   id: string;
-  /** The id handed to `from_pretrained`. */
+  /** The id handed to `from_pretrained`: the hub id, or the folder's absolute path. */
   loadId: string;
-  /** `env.localModelPath` during the load (ends with a separator). */
+  /** `env.localModelPath` during the load (ends with a separator); hub ids are looked up under it. */
   localModelPath: string;
   /** Absolute folder of a local model. */
   folder?: string;
@@ -50,6 +50,7 @@ function withSep(dir: string): string {
 
 /** A model string is a local folder when it exists as a directory or is written as a path; otherwise a hub id. */
 export function resolveModelLocation(options: ResolvedClipOptions, defaultLocalModelPath: string): ModelLocation {
+  const localModelPath = withSep(path.resolve(expandHome(options.localModelPath ?? defaultLocalModelPath)));
   const candidate = path.resolve(expandHome(options.model));
   const isDir = fs.existsSync(candidate) && fs.statSync(candidate).isDirectory();
   if (isDir || looksLikePath(options.model)) {
@@ -59,14 +60,9 @@ export function resolveModelLocation(options: ResolvedClipOptions, defaultLocalM
           `(e.g. downloaded with \`huggingface-cli download ${'Xenova/clip-vit-base-patch32'} --local-dir <folder>\`), or a hub id such as 'Xenova/clip-vit-base-patch32'.`,
       );
     }
-    return { kind: 'folder', id: candidate, loadId: path.basename(candidate), localModelPath: withSep(path.dirname(candidate)), folder: candidate };
+    return { kind: 'folder', id: candidate, loadId: candidate, localModelPath, folder: candidate };
   }
-  return {
-    kind: 'hub',
-    id: options.model,
-    loadId: options.model,
-    localModelPath: withSep(path.resolve(expandHome(options.localModelPath ?? defaultLocalModelPath))),
-  };
+  return { kind: 'hub', id: options.model, loadId: options.model, localModelPath };
 }
 
 /** Every path transformers.js checks for `file`, in its order (cache, local folder). */
@@ -80,6 +76,11 @@ export function candidatePaths(location: ModelLocation, file: string, options: R
   }
   paths.push(path.join(location.localModelPath, location.loadId, file));
   return paths;
+}
+
+/** The first local copy of `file` in transformers.js's lookup order, if any. */
+export function findLocalFile(location: ModelLocation, file: string, options: ResolvedClipOptions, defaultCacheDir: string | null): string | undefined {
+  return candidatePaths(location, file, options, defaultCacheDir).find((p) => fs.existsSync(p));
 }
 
 function howToProvide(location: ModelLocation, options: ResolvedClipOptions): string {

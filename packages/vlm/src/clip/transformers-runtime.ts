@@ -1,97 +1,29 @@
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import type * as Transformers from '@huggingface/transformers';
 
 /**
- * The slice of `@xenova/transformers` 2.x that srdiff uses, loaded lazily. The package is ESM-only,
- * so it is imported with a native dynamic `import()` that neither tsup (CJS output) nor jest
- * rewrites into `require()`.
+ * `@huggingface/transformers` (transformers.js 4.x, the maintained successor of
+ * `@xenova/transformers`), loaded lazily: it is large, and only model loading needs it. It ships
+ * ESM and CommonJS builds for Node, so a plain dynamic `import()` works from both of ours. It runs
+ * on the same onnxruntime-node (1.30) and sharp as the rest of srdiff, so one copy of each is in
+ * the process.
  */
-
-/** transformers.js's tensor (`data` row-major, `dims` its shape). */
-export interface TjsTensor {
-  type: string;
-  data: Float32Array;
-  dims: number[];
-}
-
-export interface TjsSession {
-  inputNames: string[];
-  outputNames: string[];
-  handler: { dispose(): Promise<void> | void };
-  constructor: { create(model: Uint8Array, options: { executionProviders: string[] }): Promise<TjsSession> };
-}
-
-export interface TjsModel {
-  config: Record<string, unknown>;
-  session: TjsSession;
-  (inputs: Record<string, TjsTensor>): Promise<Record<string, TjsTensor>>;
-  dispose(): Promise<unknown>;
-}
-
-export interface TjsRawImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
-  channels: number;
-}
-
-export interface TjsProcessor {
-  feature_extractor: { config: Record<string, unknown> };
-  (images: TjsRawImage[]): Promise<{ pixel_values: TjsTensor }>;
-}
-
-export interface TjsEnv {
-  allowRemoteModels: boolean;
-  allowLocalModels: boolean;
-  localModelPath: string;
-  cacheDir: string | null;
-  remoteHost: string;
-  __dirname: string;
-  version: string;
-}
-
-export interface PretrainedOptions {
-  quantized?: boolean;
-  local_files_only?: boolean;
-  revision?: string;
-  cache_dir?: string;
-}
-
-export interface TransformersModule {
-  env: TjsEnv;
-  AutoProcessor: { from_pretrained(id: string, options?: PretrainedOptions): Promise<TjsProcessor> };
-  CLIPVisionModelWithProjection: { from_pretrained(id: string, options?: PretrainedOptions): Promise<TjsModel> };
-  RawImage: new (data: Uint8Array, width: number, height: number, channels: number) => TjsRawImage;
-  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => TjsTensor;
-}
-
-export interface TransformersHub {
-  getModelFile(id: string, file: string, fatal: boolean, options: PretrainedOptions): Promise<Uint8Array>;
-}
-
-// A Function-built import() is invisible to bundlers and to jest's CJS transform. The unique
-// comment keeps V8 from reusing a cached compilation of the same source, whose dynamic-import
-// context would belong to whichever module (e.g. an earlier jest test file) compiled it first.
-const importEsm = new Function('s', `return import(s); // ${Date.now()}-${Math.random()}`) as (specifier: string) => Promise<unknown>;
+export type TransformersModule = typeof Transformers;
+export type TjsEnv = TransformersModule['env'];
 
 let runtime: Promise<TransformersModule> | undefined;
 
 export function loadTransformers(): Promise<TransformersModule> {
-  runtime ??= importEsm('@xenova/transformers').then(
+  runtime ??= import('@huggingface/transformers').then(
     (m) => m as TransformersModule,
     (err: Error) => {
       runtime = undefined;
-      throw new Error(`@srdiff/vlm: cannot load @xenova/transformers (${err.message}). Install it with \`npm install @xenova/transformers@2\`.`);
+      throw new Error(`@srdiff/vlm: cannot load @huggingface/transformers (${err.message}). Install it with \`npm install @huggingface/transformers@4\`.`);
     },
   );
   return runtime;
 }
 
-/** transformers.js's hub helpers (not re-exported by its index), as the same module instance. */
-export async function loadTransformersHub(): Promise<TransformersHub> {
-  const { env } = await loadTransformers();
-  return (await importEsm(pathToFileURL(path.join(env.__dirname, 'src', 'utils', 'hub.js')).href)) as TransformersHub;
-}
+type EnvSettings = Partial<Pick<TjsEnv, 'allowRemoteModels' | 'allowLocalModels' | 'localModelPath' | 'cacheDir'>>;
 
 let envLock: Promise<unknown> = Promise.resolve();
 
@@ -99,11 +31,11 @@ let envLock: Promise<unknown> = Promise.resolve();
  * transformers.js keeps its settings in one global `env`; loading two models at once with
  * different settings would race. Loads are serialised and the previous settings restored after.
  */
-export async function withTransformersEnv<T>(settings: Partial<TjsEnv>, fn: (t: TransformersModule) => Promise<T>): Promise<T> {
+export async function withTransformersEnv<T>(settings: EnvSettings, fn: (t: TransformersModule) => Promise<T>): Promise<T> {
   const t = await loadTransformers();
   const run = envLock.then(async () => {
-    const saved: Partial<TjsEnv> = {};
-    for (const key of Object.keys(settings) as (keyof TjsEnv)[]) (saved as Record<string, unknown>)[key] = t.env[key];
+    const keys = Object.keys(settings) as (keyof EnvSettings)[];
+    const saved = Object.fromEntries(keys.map((key) => [key, t.env[key]]));
     Object.assign(t.env, settings);
     try {
       return await fn(t);
@@ -114,4 +46,3 @@ export async function withTransformersEnv<T>(settings: Partial<TjsEnv>, fn: (t: 
   envLock = run.catch(() => undefined);
   return run;
 }
-

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { Uint8Image } from '../preprocess/pil-resample';
 import { isRawPixels, isSharp, type ImageSource, type NhwcTensor } from './image-source';
 
@@ -48,7 +48,7 @@ export function toRgb8(data: ArrayLike<number>, width: number, height: number, c
   return { data: out, width, height, channels: 3 };
 }
 
-async function decodeWithSharp(image: sharp.Sharp): Promise<Uint8Image> {
+async function decodeWithSharp(image: Sharp): Promise<Uint8Image> {
   const meta = await image.metadata();
   const sixteenBit = meta.depth === 'ushort';
   const gray = meta.space === 'b-w' || meta.space === 'grey16';
