@@ -1,9 +1,10 @@
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
   parseNpy, parseSafetensors, readNpy, readSafetensors, serializeNpy, serializeSafetensors, writeFileAtomic, writeNpy,
-  writeSafetensors, NpyError, SafetensorsError,
+  writeSafetensors, NpyError, SafetensorsError, parseTemporaryName, removeStaleTemporaries,
 } from '../src';
 import { FIXTURES } from './helpers';
 
@@ -133,6 +134,13 @@ describe('npy', () => {
     expect(() => parseNpy(npyWith('<f4', '(8,)', new Uint8Array(16)), 'short.npy')).toThrow(/short.npy: shape \(8\) of '<f4' needs 32 data bytes, file has 16/);
     expect(() => parseNpy(new TextEncoder().encode('hello world, not numpy'), 'text.npy')).toThrow(/text.npy: not a .npy file/);
   });
+
+  test('a negative or fractional dimension names the file (was: "Invalid typed array length: -16")', async () => {
+    const file = path.join(dir, 'neg.npy');
+    fs.writeFileSync(file, npyWith('<f4', '(-16,)', new Uint8Array(64)));
+    await expect(readNpy(file)).rejects.toThrow(new RegExp(`${file}: shape \\(-16,\\) has the dimension -16; dimensions are non-negative integers`));
+    expect(() => parseNpy(npyWith('<f4', '(2, 1.5)', new Uint8Array(64)), 'frac.npy')).toThrow(/frac.npy: .*dimension 1.5/);
+  });
 });
 
 describe('writeFileAtomic', () => {
@@ -151,5 +159,48 @@ describe('writeFileAtomic', () => {
     await expect(writeFileAtomic(file, bad)).rejects.toThrow();
     expect(fs.readFileSync(file, 'utf8')).toBe('good');
     expect(fs.readdirSync(dir)).toEqual(['keep.txt']);
+  });
+});
+
+describe('removeStaleTemporaries', () => {
+  const deadPid = () => spawnSync('true').pid!;
+
+  test('removes temporaries whose writer is gone, keeps a live writer\'s and every other file', async () => {
+    const sleeper = spawn('sleep', ['30']);
+    try {
+      const now = Date.now();
+      const stale = `.step-00000004.ckpt.${deadPid()}.${now}.k2j4.tmp`;
+      const staleOld = `.options.yml.${deadPid()}.${now}.tmp`;
+      const live = `.step-00000006.ckpt.${sleeper.pid}.${now}.x9.tmp`;
+      fs.mkdirSync(path.join(dir, 'sub'));
+      for (const f of [stale, staleOld, live, 'step-00000004.ckpt', '.hidden', 'notes.tmp', path.join('sub', stale)]) fs.writeFileSync(path.join(dir, f), 'x');
+      expect(parseTemporaryName(stale)).toEqual({ target: 'step-00000004.ckpt', pid: expect.any(Number), startedMs: now });
+
+      const removed = await removeStaleTemporaries(dir);
+      expect(removed.map((f) => path.basename(f)).sort()).toEqual([staleOld, stale].sort());
+      expect(fs.readdirSync(dir).sort()).toEqual(['.hidden', live, 'notes.tmp', 'step-00000004.ckpt', 'sub'].sort());
+      expect(await removeStaleTemporaries(dir, { recursive: true })).toEqual([path.join(dir, 'sub', stale)]);
+    } finally {
+      sleeper.kill();
+    }
+  });
+
+  test('a live pid that started after the write began is a reused number, not the writer', async () => {
+    const sleeper = spawn('sleep', ['30']);
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      const reused = `.w.bin.${sleeper.pid}.${Date.now() - 60_000}.ab.tmp`;
+      fs.writeFileSync(path.join(dir, reused), 'x');
+      expect((await removeStaleTemporaries(dir)).map((f) => path.basename(f))).toEqual(process.platform === 'linux' ? [reused] : []);
+    } finally {
+      sleeper.kill();
+    }
+  });
+
+  test('accept limits removal to the targets named', async () => {
+    const a = `.a.ckpt.${deadPid()}.${Date.now()}.q.tmp`;
+    const b = `.b.png.${deadPid()}.${Date.now()}.q.tmp`;
+    for (const f of [a, b]) fs.writeFileSync(path.join(dir, f), 'x');
+    expect((await removeStaleTemporaries(dir, { accept: (t) => t.endsWith('.ckpt') })).map((f) => path.basename(f))).toEqual([a]);
   });
 });

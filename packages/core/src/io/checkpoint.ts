@@ -17,8 +17,16 @@ export interface Checkpoint<Meta = Record<string, unknown>> {
 
 export const CHECKPOINT_FORMAT = 'srdiff-checkpoint/1';
 
+/**
+ * What is wrong with a checkpoint file: it cannot be read (`io`: missing, permissions — the file
+ * itself may be fine), is not a safetensors file or is cut short (`unreadable`), is safetensors but
+ * not a training checkpoint (`not-checkpoint`: e.g. plain weights), or its tensors fail the
+ * checksum (`damaged`).
+ */
+export type CheckpointProblem = 'io' | 'unreadable' | 'not-checkpoint' | 'damaged';
+
 export class CheckpointError extends Error {
-  constructor(readonly file: string, message: string) {
+  constructor(readonly file: string, message: string, readonly problem: CheckpointProblem = 'unreadable') {
     super(`${file}: ${message}`);
     this.name = 'CheckpointError';
   }
@@ -54,11 +62,12 @@ export function parseCheckpoint<Meta = Record<string, unknown>>(bytes: Uint8Arra
   try {
     parsed = parseSafetensors(bytes, file);
   } catch (err) {
-    throw new CheckpointError(file, `unreadable checkpoint (${(err as Error).message})`);
+    throw new CheckpointError(file, `unreadable checkpoint (${(err as Error).message})`, 'unreadable');
   }
   const { tensors, metadata } = parsed;
   if (metadata.format !== CHECKPOINT_FORMAT) {
-    throw new CheckpointError(file, `not an srdiff checkpoint (format "${metadata.format ?? 'none'}", expected "${CHECKPOINT_FORMAT}"); plain weights load with readSafetensors`);
+    // No API hint here: the caller knows which option or flag loads plain weights instead.
+    throw new CheckpointError(file, `not an srdiff training checkpoint (format "${metadata.format ?? 'none'}", expected "${CHECKPOINT_FORMAT}"; plain weights are not a checkpoint)`, 'not-checkpoint');
   }
   const groups: Record<string, TensorDict> = {};
   for (const g of JSON.parse(metadata.groups ?? '[]') as string[]) groups[g] = {};
@@ -69,7 +78,7 @@ export function parseCheckpoint<Meta = Record<string, unknown>>(bytes: Uint8Arra
     (groups[group] ??= {})[key.slice(slash + 1)] = t;
   }
   if (metadata.sha256 && digest(groups) !== metadata.sha256) {
-    throw new CheckpointError(file, 'checksum mismatch: the file is damaged');
+    throw new CheckpointError(file, 'checksum mismatch: the file is damaged', 'damaged');
   }
   return { groups, meta: JSON.parse(metadata.meta ?? '{}') as Meta };
 }
@@ -83,7 +92,7 @@ export async function readCheckpoint<Meta = Record<string, unknown>>(file: strin
   try {
     bytes = await fs.promises.readFile(file);
   } catch (err) {
-    throw new CheckpointError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new CheckpointError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'io');
   }
   return parseCheckpoint<Meta>(bytes, file);
 }

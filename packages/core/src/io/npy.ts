@@ -33,7 +33,10 @@ export function parseNpy(bytes: Uint8Array, source = '<buffer>'): HostTensor {
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || !fortran || shapeText === undefined) throw new NpyError(source, `unreadable header: ${header.trim()}`);
   if (fortran === 'True') throw new NpyError(source, 'Fortran-ordered arrays are not supported; save with np.ascontiguousarray');
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const dims = shapeText.split(',').map((s) => s.trim()).filter(Boolean);
+  const shape = dims.map(Number);
+  const badDim = dims.find((d, i) => !Number.isSafeInteger(shape[i]) || shape[i]! < 0);
+  if (badDim !== undefined) throw new NpyError(source, `shape (${shapeText.trim()}) has the dimension ${badDim}; dimensions are non-negative integers (damaged header?)`);
   const m = /^([<>|=])([fiub])(\d+)$/.exec(descr);
   if (!m || m[2] !== 'f' || !['2', '4', '8'].includes(m[3]!)) {
     throw new NpyError(source, `dtype '${descr}' is not a float type; expected float32 ('<f4') embeddings`);
