@@ -68,6 +68,7 @@ export class OnnxGraphBuilder {
   private readonly outputs: ValueInfo[] = [];
   private readonly names = new Set<string>();
   private readonly constantCache = new Map<string, string>();
+  private readonly stopped = new Set<string>();
   private readonly scopes: string[] = [];
   private counter = 0;
   private parameterCount = 0;
@@ -213,6 +214,48 @@ export class OnnxGraphBuilder {
     return this.node(opType, inputs, attrs, options)[0]!;
   }
 
+  // ---- introspection (what the gradient builder and shape inference read) ----
+
+  /** The nodes so far, in the order added (a topological order: a node only reads defined names). */
+  get graphNodes(): readonly OnnxNamespace.INodeProto[] {
+    return this.nodes;
+  }
+
+  /** The initializers so far. */
+  get graphInitializers(): readonly OnnxNamespace.ITensorProto[] {
+    return this.initializers;
+  }
+
+  /** The declared graph inputs (name, element type, shape). */
+  get graphInputs(): readonly { name: string; elemType: OnnxElementType; shape?: readonly OnnxDim[] }[] {
+    return this.inputs;
+  }
+
+  /** The declared graph outputs. */
+  get graphOutputs(): readonly { name: string; elemType: OnnxElementType; shape?: readonly OnnxDim[] }[] {
+    return this.outputs;
+  }
+
+  /** Whether `name` is defined in the graph (an input, initializer or node output). */
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  /**
+   * `x` as a value that gradients do not flow through (an Identity the differentiator treats as a
+   * constant), e.g. the max subtracted before a softmax's exp: it changes no value, only overflow.
+   */
+  stopGradient(x: string): string {
+    const out = this.op('Identity', [x]);
+    this.stopped.add(out);
+    return out;
+  }
+
+  /** Whether `name` was made by {@link stopGradient}. */
+  isStopGradient(name: string): boolean {
+    return this.stopped.has(name);
+  }
+
   // ---- helpers for common ops (they hide the opset-dependent forms) ----
 
   add(a: string, b: string): string {
@@ -302,6 +345,11 @@ export class OnnxGraphBuilder {
     return this.opset >= 18
       ? this.op('ReduceMean', [x, this.constInt64(axes)], { keepdims: keepdims ? 1 : 0 })
       : this.op('ReduceMean', [x], { axes, keepdims: keepdims ? 1 : 0 });
+  }
+
+  /** Sum over `axes` (keepdims by default); opset ≥ 13 takes the axes as an input. */
+  reduceSum(x: string, axes: number[], keepdims = true): string {
+    return this.op('ReduceSum', [x, this.constInt64(axes)], { keepdims: keepdims ? 1 : 0 });
   }
 
   /** ONNX LayerNormalization over the trailing axes from `axis` (opset ≥ 17). */

@@ -18,3 +18,4 @@ export {
   type OrtSessionHandle,
   type OrtProviderAttempt,
 } from './ort-session';
+export * from './autodiff';
