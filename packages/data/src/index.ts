@@ -21,6 +21,8 @@ export { readImageTensor, hostToTensor, tensorToHost, batchToTensors } from './i
 
 export {
   discoverDataset,
+  listImageFiles,
+  DEFAULT_HINTS,
   STANDARD_TASKS,
   EMBEDDING_FOLDERS,
   type Phase,
@@ -32,10 +34,12 @@ export {
   type LayoutSource,
   type FolderSource,
   type DiscoverOptions,
+  type OptionHints,
+  type ListedImage,
 } from './dataset/discover';
 export { drawPlacement, extractPatch, type PatchPlacement, type AugmentOptions } from './dataset/augment';
 export { PairedDataset, type PairedDatasetOptions, type TrainSample, type WholeSample } from './dataset/paired-dataset';
-export { TrainBatchLoader, wholeImages, mixSeed, type TrainLoaderOptions, type LoaderState, type TrainBatch } from './dataset/loader';
+export { TrainBatchLoader, wholeImages, mixSeed, type TrainLoaderOptions, type LoaderState, type TrainBatch, type SkippedSamples } from './dataset/loader';
 
 export { degrade, DEGRADATION_TASKS, type DegradationTask, type DegradationOptions } from './degrade/index';
 export { addHaze, type HazeOptions } from './degrade/haze';

@@ -68,6 +68,22 @@ export interface FolderSource {
 
 export type DatasetSource = LayoutSource | FolderSource;
 
+/**
+ * How the caller's users set the options an error message suggests, as the full phrase to print
+ * (a CLI passes its YAML keys: `{ onInvalid: 'datasets.train.on_error: skip' }`). Default: this
+ * API's own option names.
+ */
+export interface OptionHints {
+  /** Leaving defective pairs out (default `onInvalid: 'skip'`). */
+  onInvalid?: string;
+  /** Padding images smaller than the patch (default `smallImages: 'pad'`). */
+  smallImages?: string;
+  /** Training without embeddings (default `embeddings: 'none'`). */
+  embeddings?: string;
+}
+
+export const DEFAULT_HINTS: Required<OptionHints> = { onInvalid: "onInvalid: 'skip'", smallImages: "smallImages: 'pad'", embeddings: "embeddings: 'none'" };
+
 export interface DiscoverOptions {
   embeddings?: EmbeddingChoice;
   /** `error` (default): any defect throws, naming the files. `skip`: defective pairs are left out and counted in one warning. */
@@ -76,6 +92,7 @@ export interface DiscoverOptions {
   checkSizes?: boolean;
   /** Receives the skip summary (default `console.warn`). */
   warn?: (message: string) => void;
+  hints?: OptionHints;
 }
 
 interface TaskFolders {
@@ -94,24 +111,50 @@ function isDir(p: string): boolean {
   }
 }
 
-/** Image files under `dir` (recursively, hidden entries skipped), grouped by relative path without extension. */
-function listImages(dir: string): Map<string, string[]> {
-  const byName = new Map<string, string[]>();
+/** An image file of a dataset folder. */
+export interface ListedImage {
+  /** Path relative to the folder without extension, `/`-separated (`0001`, `sub/0001`): what pairs and names embeddings. */
+  name: string;
+  file: string;
+}
+
+/**
+ * The image files under `dir` as discovery sees them — the one definition of "the images of a
+ * folder" that extraction uses too, so both see the same pairs: recursive (sub-folders pair by
+ * relative path), symlinked files and folders followed, hidden entries and non-images skipped,
+ * sorted by relative path.
+ */
+export function listImageFiles(dir: string): ListedImage[] {
+  const out: ListedImage[] = [];
+  const visited = new Set<string>();
   const walk = (sub: string) => {
+    // A symlink back up the tree would recurse for ever: each real folder is listed once.
+    const real = fs.realpathSync(path.join(dir, sub));
+    if (visited.has(real)) return;
+    visited.add(real);
     const entries = fs.readdirSync(path.join(dir, sub), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const rel = sub ? `${sub}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(rel);
-      else if (isImageFile(e.name)) {
-        const stem = rel.slice(0, rel.length - path.extname(rel).length);
-        const list = byName.get(stem) ?? [];
-        list.push(path.join(dir, rel));
-        byName.set(stem, list);
-      }
+      const full = path.join(dir, rel);
+      // A symlink is what it points at; a broken one is listed as a file (decoding then names it).
+      const folder = e.isDirectory() || (e.isSymbolicLink() && isDir(full));
+      if (folder) walk(rel);
+      else if (isImageFile(e.name)) out.push({ name: rel.slice(0, rel.length - path.extname(rel).length), file: full });
     }
   };
   walk('');
+  return out;
+}
+
+/** Image files under `dir` grouped by name ({@link listImageFiles}): more than one file is a duplicate name. */
+function listImages(dir: string): Map<string, string[]> {
+  const byName = new Map<string, string[]>();
+  for (const { name, file } of listImageFiles(dir)) {
+    const list = byName.get(name) ?? [];
+    list.push(file);
+    byName.set(name, list);
+  }
   return byName;
 }
 
@@ -153,7 +196,7 @@ function resolveFolders(source: DatasetSource, choice: EmbeddingChoice): TaskFol
   if (!tasks || tasks.length === 0) {
     tasks = fs
       .readdirSync(phaseDir, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && isDir(path.join(phaseDir, e.name, 'LQ')) && isDir(path.join(phaseDir, e.name, 'GT')))
+      .filter((e) => !e.name.startsWith('.') && isDir(path.join(phaseDir, e.name, 'LQ')) && isDir(path.join(phaseDir, e.name, 'GT')))
       .map((e) => e.name)
       .sort();
     if (tasks.length === 0) throw new DatasetError('empty', `no task folders with LQ/ and GT/ under ${phaseDir} (expected e.g. ${STANDARD_TASKS.join(', ')})`, [phaseDir]);
@@ -244,11 +287,12 @@ function summarize(problems: SkippedPair[], limit = 10): string {
  */
 export async function discoverDataset(source: DatasetSource, options: DiscoverOptions = {}): Promise<DatasetIndex> {
   const choice = options.embeddings ?? 'auto';
+  const hints = { ...DEFAULT_HINTS, ...options.hints };
   const folders = resolveFolders(source, choice);
   const labels = new Set(folders.map((f) => f.embeddingLabel ?? 'none'));
   if (labels.size > 1) {
     const detail = folders.map((f) => `${f.task}: ${f.embeddingLabel ?? 'none'}`).join(', ');
-    throw new DatasetError('missing-embedding', `tasks disagree on embeddings (${detail}); a batch needs one kind for every pair — extract the missing ones or pass embeddings: 'none'`, folders.map((f) => f.embeddingDir ?? f.lqDir));
+    throw new DatasetError('missing-embedding', `tasks disagree on embeddings (${detail}); a batch needs one kind for every pair — extract the missing ones or set ${hints.embeddings}`, folders.map((f) => f.embeddingDir ?? f.lqDir));
   }
   const problems: SkippedPair[] = [];
   let pairs = folders.flatMap((f) => pairTask(f, problems));
@@ -258,7 +302,7 @@ export async function discoverDataset(source: DatasetSource, options: DiscoverOp
   if (problems.length > 0) {
     if ((options.onInvalid ?? 'error') === 'error') {
       const files = problems.flatMap((p) => p.files);
-      throw new DatasetError(problems[0]!.problem, `${problems.length} dataset problem(s):\n${summarize(problems)}\n(pass onInvalid: 'skip' to leave such pairs out)`, files);
+      throw new DatasetError(problems[0]!.problem, `${problems.length} dataset problem(s):\n${summarize(problems)}\n(${options.hints?.onInvalid ? 'set' : 'pass'} ${hints.onInvalid} to leave such pairs out)`, files);
     }
     const counts = new Map<string, number>();
     for (const p of problems) counts.set(p.problem, (counts.get(p.problem) ?? 0) + 1);

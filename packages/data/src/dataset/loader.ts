@@ -12,6 +12,23 @@ export interface TrainLoaderOptions extends AugmentOptions {
   shuffle?: boolean;
   /** Batches decoded ahead of the one being consumed (default 2; 0 decodes on demand). */
   prefetch?: number;
+  /**
+   * A pair that fails (an image that does not decode, a bad embedding, …): `stop` (default) fails
+   * the batch, naming the file; `skip` takes the next readable pair of the same epoch's order in its
+   * place (so the stream stays a function of the seed and the files: the same with or without
+   * prefetch, and after a resume) and reports the pair once to `onSkip`.
+   */
+  onError?: 'stop' | 'skip';
+  /** Hears about each pair skipped under `onError: 'skip'`, the first time it fails (default `console.warn`). */
+  onSkip?: (pair: ImagePair, error: Error) => void;
+}
+
+/** What `onError: 'skip'` has left out so far. */
+export interface SkippedSamples {
+  /** Pairs that failed, in the order they first did. */
+  pairs: ImagePair[];
+  /** Samples of the stream that another pair stood in for. */
+  samples: number;
 }
 
 /** Where a loader stands; JSON-serialisable, saved with checkpoints to resume the exact stream. */
@@ -59,6 +76,14 @@ export function mixSeed(...words: number[]): number {
 const ORDER_STREAM = 0x6f726472; // 'ordr'
 const SAMPLE_STREAM = 0x736d706c; // 'smpl'
 
+interface StreamPick {
+  pairIndex: number;
+  epoch: number;
+  position: number;
+  /** That epoch's order (for stand-ins under `onError: 'skip'`). */
+  order: readonly number[];
+}
+
 interface Pending {
   epoch: number;
   index: number;
@@ -77,7 +102,10 @@ interface Pending {
  * are cheap JS), so a trainer's step overlaps the next batches' decoding.
  */
 export class TrainBatchLoader implements AsyncIterable<TrainBatch> {
-  private readonly options: Required<Omit<TrainLoaderOptions, 'smallImages'>> & Pick<TrainLoaderOptions, 'smallImages'>;
+  private readonly options: Required<Omit<TrainLoaderOptions, 'smallImages' | 'onSkip'>> & Pick<TrainLoaderOptions, 'smallImages' | 'onSkip'>;
+  /** Pairs known to fail (under `onError: 'skip'`), by index, with the first error. */
+  private readonly failing = new Map<number, Error>();
+  private substituted = 0;
   private epoch = 0;
   private index = 0;
   /** Position of the next batch to be scheduled (ahead of `epoch/index` by the queue). */
@@ -104,7 +132,15 @@ export class TrainBatchLoader implements AsyncIterable<TrainBatch> {
       seed: options.seed ?? 0,
       shuffle: options.shuffle ?? true,
       prefetch,
+      onError: options.onError ?? 'stop',
+      onSkip: options.onSkip,
     };
+    if (this.options.onError !== 'stop' && this.options.onError !== 'skip') throw new Error(`TrainBatchLoader: onError must be 'stop' or 'skip', got ${String(options.onError)}`);
+  }
+
+  /** Pairs left out under `onError: 'skip'`, and how many samples were replaced. */
+  get skipped(): SkippedSamples {
+    return { pairs: [...this.failing.keys()].map((i) => this.dataset.pairs[i]!), samples: this.substituted };
   }
 
   /** Batches per epoch (fractional when the dataset size is not a multiple of the batch size). */
@@ -125,11 +161,12 @@ export class TrainBatchLoader implements AsyncIterable<TrainBatch> {
     const { batchSize, patchSize, seed } = this.options;
     const n = this.dataset.length;
     const start = { epoch: this.scheduleEpoch, index: this.scheduleIndex };
-    const picks: { pairIndex: number; epoch: number; position: number }[] = [];
+    const picks: StreamPick[] = [];
     let epoch = start.epoch;
     let position = start.index;
     for (let b = 0; b < batchSize; b++) {
-      picks.push({ pairIndex: this.epochOrder(epoch)[position]!, epoch, position });
+      const order = this.epochOrder(epoch);
+      picks.push({ pairIndex: order[position]!, epoch, position, order });
       if (++position === n) {
         epoch++;
         position = 0;
@@ -142,12 +179,41 @@ export class TrainBatchLoader implements AsyncIterable<TrainBatch> {
     const lq = new Float32Array(batchSize * size);
     const gt = new Float32Array(batchSize * size);
     const batch = Promise.all(
-      picks.map((pick, b) =>
-        this.dataset.trainSample(pick.pairIndex, new Rng(mixSeed(seed, SAMPLE_STREAM, pick.epoch, pick.position)), this.options, { lq, gt, offset: b * size }),
-      ),
+      picks.map((pick, b) => this.sample(pick, mixSeed(seed, SAMPLE_STREAM, pick.epoch, pick.position), { lq, gt, offset: b * size })),
     ).then((samples) => assemble(samples, lq, gt, [batchSize, patchSize, patchSize, 3], start));
     batch.catch(() => undefined); // surfaced by next(); avoids unhandled rejections for dropped prefetches
     this.queue.push({ ...start, batch });
+  }
+
+  /**
+   * The sample at one position of the stream. Under `skip`, a failing pair is replaced by the next
+   * pair of that epoch's order that reads, cropped with the position's own generator: the result
+   * depends only on the files (a pair that fails always fails), not on which failures were seen.
+   */
+  private async sample(pick: StreamPick, rngSeed: number, into: { lq: Float32Array; gt: Float32Array; offset: number }) {
+    if (this.options.onError === 'stop') return this.dataset.trainSample(pick.pairIndex, new Rng(rngSeed), this.options, into);
+    const n = pick.order.length;
+    let last: Error | undefined;
+    for (let k = 0; k < n; k++) {
+      const pairIndex = pick.order[(pick.position + k) % n]!;
+      const known = this.failing.get(pairIndex);
+      if (known) {
+        last = known;
+        continue;
+      }
+      try {
+        const s = await this.dataset.trainSample(pairIndex, new Rng(rngSeed), this.options, into);
+        if (k > 0) this.substituted++;
+        return s;
+      } catch (err) {
+        last = err as Error;
+        // Concurrent samples may hit the same pair: report it once.
+        if (this.failing.has(pairIndex)) continue;
+        this.failing.set(pairIndex, last);
+        (this.options.onSkip ?? ((pair: ImagePair, e: Error) => console.warn(`srdiff/data: skipping ${pair.lq}: ${e.message}`)))(this.dataset.pairs[pairIndex]!, last);
+      }
+    }
+    throw new DatasetError('unreadable', `no pair of the dataset could be read (${n} tried); the last error: ${last?.message}`, this.dataset.pairs.map((p) => p.lq));
   }
 
   /** The next batch (waits only if prefetching has not finished it yet). */
@@ -212,24 +278,38 @@ function assemble(samples: { pair: ImagePair; embedding?: Float32Array }[], lq: 
 
 /**
  * Whole images in dataset order (validation / test), `prefetch` pairs decoded ahead.
- * Pass an AbortSignal to stop early.
+ * Pass an AbortSignal to stop early. A pair that fails to read stops the iteration with its error,
+ * or, when `onSkip` is given, is reported to it and left out.
  */
-export async function* wholeImages(dataset: PairedDataset, options: { prefetch?: number; signal?: AbortSignal } = {}): AsyncGenerator<WholeSample> {
+export async function* wholeImages(
+  dataset: PairedDataset,
+  options: { prefetch?: number; signal?: AbortSignal; onSkip?: (pair: ImagePair, error: Error) => void } = {},
+): AsyncGenerator<WholeSample> {
   const ahead = Math.max(0, options.prefetch ?? 2);
-  const pending: Promise<WholeSample>[] = [];
+  const pending: { index: number; sample: Promise<WholeSample> }[] = [];
   let next = 0;
   const fill = () => {
     while (next < dataset.length && pending.length <= ahead) {
-      const p = dataset.wholeSample(next++);
-      p.catch(() => undefined);
-      pending.push(p);
+      const index = next++;
+      const sample = dataset.wholeSample(index);
+      sample.catch(() => undefined);
+      pending.push({ index, sample });
     }
   };
   fill();
   while (pending.length > 0) {
     options.signal?.throwIfAborted();
-    const sample = await pending.shift()!;
+    const { index, sample } = pending.shift()!;
+    let value: WholeSample;
+    try {
+      value = await sample;
+    } catch (err) {
+      if (!options.onSkip) throw err;
+      options.onSkip(dataset.pairs[index]!, err as Error);
+      fill();
+      continue;
+    }
     fill();
-    yield sample;
+    yield value;
   }
 }

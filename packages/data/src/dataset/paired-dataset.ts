@@ -2,12 +2,14 @@ import { readNpy, type HostTensor, type Rng } from '@srdiff/core';
 import { DatasetError } from '../errors';
 import { rawToFloat, readRawImage, type DecodeOptions, type ImageInfo, type RawImage } from '../io/decode';
 import { drawPlacement, extractPatch, type AugmentOptions, type PatchPlacement } from './augment';
-import { discoverDataset, type DatasetIndex, type DatasetSource, type DiscoverOptions, type ImagePair } from './discover';
+import { DEFAULT_HINTS, discoverDataset, type DatasetIndex, type DatasetSource, type DiscoverOptions, type ImagePair, type OptionHints } from './discover';
 
 export interface PairedDatasetOptions {
   decode?: DecodeOptions;
   /** Keep decoded images in memory (small datasets, e.g. the demo); default false. */
   cacheImages?: boolean;
+  /** Option names error messages suggest (see {@link OptionHints}). */
+  hints?: OptionHints;
 }
 
 /** A training example: LQ / GT patches `P×P×3` (HWC float32 in [0, 1]) and the pair's embedding. */
@@ -25,6 +27,23 @@ export interface WholeSample {
   lq: HostTensor;
   gt: HostTensor;
   embedding?: HostTensor;
+}
+
+/**
+ * A NaN or infinite embedding would turn every output of the network conditioned on it into NaN
+ * (black images at test time, a "non-finite loss" blamed on the learning rate in training): refuse
+ * it, naming the file.
+ */
+function checkFinite(data: Float32Array, file: string): void {
+  let first = -1;
+  let count = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  if (count) throw new DatasetError('bad-embedding', `${file}: the embedding is not finite (${data[first]} at index ${first}; ${count} of ${data.length} values)`, [file]);
 }
 
 /** FNV-1a over the pair list, to notice a dataset that changed under a saved loader position. */
@@ -114,6 +133,7 @@ export class PairedDataset {
         if (!(t.shape.length === 1 || (t.shape.length === 2 && t.shape[0] === 1)) || t.data.length === 0) {
           throw new DatasetError('bad-embedding', `${file}: expected an embedding of shape [D] or [1, D], got (${t.shape.join(', ')})`, [file]);
         }
+        checkFinite(t.data, file);
         return t.data;
       });
       this.embeddingCache.set(file, pending);
@@ -136,7 +156,7 @@ export class PairedDataset {
     if ((lq.width < p || lq.height < p) && (options.smallImages ?? 'error') === 'error') {
       throw new DatasetError(
         'too-small',
-        `pair "${pair.name}" (${pair.lq}) is ${lq.width}×${lq.height}, smaller than patch_size ${p}; use larger images, a smaller patch, or smallImages: 'pad'`,
+        `pair "${pair.name}" (${pair.lq}) is ${lq.width}×${lq.height}, smaller than patch_size ${p}; use larger images, a smaller patch, or ${this.options.hints?.smallImages ?? DEFAULT_HINTS.smallImages}`,
         [pair.lq, pair.gt],
       );
     }
