@@ -9,6 +9,8 @@ export type RgbImage = Uint8Image;
  * `extractEmbeddings` / `extractFolder` work with any of them.
  */
 export interface ImageEmbedder {
+  /** Which kind of model made the vectors (`'clip'`, `'blip'`), recorded in caches when known. */
+  readonly family?: string;
   /** Model identity recorded in caches: a hub id or a local folder's absolute path. */
   readonly id: string;
   /** Hub revision, or null for a local folder. */

@@ -26,4 +26,33 @@ export {
 } from './options';
 export { clipPixelValues, parseClipPreprocessConfig, type ClipPreprocessConfig } from './preprocess/clip-image-processor';
 export { pilResize, type PilFilter, type Uint8Image } from './preprocess/pil-resample';
+export { createBlipEmbedder, BlipEmbedder, BLIP_OUTPUT } from './blip/blip-embedder';
+export { BLIP_DEFAULTS, DEFAULT_BLIP_MODEL, type BlipEmbedderOptions } from './blip/blip-options';
+export {
+  resolveBlipConfig,
+  BlipConfigError,
+  BLIP_VISION_DEFAULTS,
+  BLIP_TEXT_DEFAULTS,
+  BLIP_TOP_DEFAULTS,
+  type BlipConfig,
+  type BlipVisionConfig,
+  type BlipTextConfig,
+} from './blip/blip-config';
+export { buildBlipGraph, BLIP_ONNX_IO, BLIP_ONNX_OPSET, type BlipGraphOptions } from './blip/blip-graph';
+export { BlipOnnxModel, type BlipRunOutputs, type BlipOnnxModelOptions } from './blip/blip-onnx-model';
+export { BlipWeightsError } from './blip/weight-source';
+export { resolveClsTokenId, type TokenizerFiles } from './blip/cls-token';
+export { readBlipCheckpoint, BLIP_WEIGHT_FILES, type BlipCheckpoint } from './blip/blip-files';
+export { ModelFiles, defaultModelCacheDir, type ModelFilesOptions } from './hub/model-files';
+export { resolveModelSource, ModelSourceError, type ModelSource } from './hub/model-source';
+export {
+  blipPixelValues,
+  blipResize,
+  parseBlipPreprocessConfig,
+  BLIP_PREPROCESS_DEFAULTS,
+  type BlipPreprocessConfig,
+  type BlipPreprocessing,
+} from './preprocess/blip-image-processor';
+export { torchAntialiasedResize, type TorchAntialiasFilter } from './preprocess/torch-resample';
+export { verifyBlipReference, BLIP_TOLERANCES } from './verify/verify-blip-reference';
 export { verifyClipReference, CLIP_TOLERANCES, type VerifyRow, type VerifyClipOptions } from './verify/verify-clip-reference';

@@ -11,6 +11,8 @@ import type { ImageEmbedder } from '../embedder';
 export interface EmbeddingManifest {
   format: 'srdiff-embeddings';
   version: 1;
+  /** The kind of model (`'clip'`, `'blip'`), when the embedder reports one. */
+  family?: string;
   model: string;
   revision: string | null;
   output: string;
@@ -41,6 +43,7 @@ export function manifestFor(embedder: ImageEmbedder, counts: { count: number; im
   return {
     format: 'srdiff-embeddings',
     version: 1,
+    ...(embedder.family ? { family: embedder.family } : {}),
     model: embedder.id,
     revision: embedder.revision,
     output: embedder.output,

@@ -40,14 +40,14 @@ export const CLIP_PREPROCESS_DEFAULTS: ClipPreprocessConfig = {
   imageStd: [0.26862954, 0.26130258, 0.27577711],
 };
 
-function positiveInt(value: unknown, key: string, source: string): number {
+export function positiveInt(value: unknown, key: string, source: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new Error(`${source}: '${key}' must be a positive integer, got ${JSON.stringify(value)}`);
   }
   return value;
 }
 
-function triple(value: unknown, key: string, source: string): [number, number, number] {
+export function triple(value: unknown, key: string, source: string): [number, number, number] {
   const arr = typeof value === 'number' ? [value, value, value] : value;
   if (!Array.isArray(arr) || arr.length !== 3 || arr.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
     throw new Error(`${source}: '${key}' must be a number or 3 numbers (one per RGB channel), got ${JSON.stringify(value)}`);
@@ -55,7 +55,7 @@ function triple(value: unknown, key: string, source: string): [number, number, n
   return arr as [number, number, number];
 }
 
-function flag(value: unknown, fallback: boolean, key: string, source: string): boolean {
+export function flag(value: unknown, fallback: boolean, key: string, source: string): boolean {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'boolean') throw new Error(`${source}: '${key}' must be true or false, got ${JSON.stringify(value)}`);
   return value;
@@ -144,7 +144,12 @@ export function clipResizeAndCrop(image: Uint8Image, config: ClipPreprocessConfi
 }
 
 /** Rescale, normalise and transpose to CHW float32, writing into `out` at `offset`. */
-export function clipNormalizeInto(image: Uint8Image, config: ClipPreprocessConfig, out: Float32Array, offset = 0): void {
+export function clipNormalizeInto(
+  image: Uint8Image,
+  config: Pick<ClipPreprocessConfig, 'doRescale' | 'rescaleFactor' | 'doNormalize' | 'imageMean' | 'imageStd'>,
+  out: Float32Array,
+  offset = 0,
+): void {
   const { width, height } = image;
   const plane = width * height;
   const mean = config.imageMean.map(Math.fround);
