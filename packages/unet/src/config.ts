@@ -56,6 +56,12 @@ export const LINEAR_ATTENTION_HEADS = 4;
 export const FIRST_TRANSFORMER_LEVEL = 3;
 /** GroupNorm groups of the SpatialTransformer (`Normalize`). */
 export const GROUP_NORM_GROUPS = 32;
+/** eps of the SpatialTransformer's GroupNorm (`Normalize`: `GroupNorm(32, C, eps=1e-6)`). */
+export const GROUP_NORM_EPS = 1e-6;
+/** eps of the transformer block's `nn.LayerNorm(dim)` (PyTorch's default). */
+export const LAYER_NORM_EPS = 1e-5;
+/** eps of module_util's channel `LayerNorm` for float32. */
+export const CHANNEL_LAYER_NORM_EPS = 1e-5;
 
 const KNOWN_KEYS = ['in_nc', 'out_nc', 'nf', 'ch_mult', 'context_dim', 'use_degra_context', 'use_image_context', 'upscale'];
 

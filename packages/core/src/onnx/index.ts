@@ -19,3 +19,4 @@ export {
   type OrtProviderAttempt,
 } from './ort-session';
 export * from './autodiff';
+export { GraphParameters, type ParameterMode, type GraphParametersOptions } from './graph-parameters';

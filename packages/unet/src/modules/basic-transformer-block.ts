@@ -1,4 +1,5 @@
 import { LayerNorm, Module, tf } from '@srdiff/core';
+import { LAYER_NORM_EPS } from '../config';
 import { CrossAttention, zeroDependency } from './cross-attention';
 import { FeedForward } from './feed-forward';
 
@@ -21,9 +22,9 @@ export class BasicTransformerBlock extends Module {
     this.attn1 = this.addModule('attn1', new CrossAttention(dim, undefined, heads, headDim));
     this.ff = this.addModule('ff', new FeedForward(dim));
     this.attn2 = this.addModule('attn2', new CrossAttention(dim, contextDim, heads, headDim));
-    this.norm1 = this.addModule('norm1', new LayerNorm(dim));
-    this.norm2 = this.addModule('norm2', new LayerNorm(dim));
-    this.norm3 = this.addModule('norm3', new LayerNorm(dim));
+    this.norm1 = this.addModule('norm1', new LayerNorm(dim, LAYER_NORM_EPS));
+    this.norm2 = this.addModule('norm2', new LayerNorm(dim, LAYER_NORM_EPS));
+    this.norm3 = this.addModule('norm3', new LayerNorm(dim, LAYER_NORM_EPS));
   }
 
   /** `x` `[B, N, dim]`; `context` `[B, M, context_dim]` (without one, attn2 is a second self-attention). */

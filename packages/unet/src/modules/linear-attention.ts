@@ -1,5 +1,5 @@
 import { ChannelLayerNorm, Conv2d, Module, tf } from '@srdiff/core';
-import { HEAD_CHANNELS, LINEAR_ATTENTION_HEADS } from '../config';
+import { CHANNEL_LAYER_NORM_EPS, HEAD_CHANNELS, LINEAR_ATTENTION_HEADS } from '../config';
 import { matMul2d } from '../ops/matmul';
 import { concatRows, splitRows } from '../ops/split-rows';
 import { SparseSequential } from './containers';
@@ -32,7 +32,7 @@ export class LinearAttention extends Module {
     const hidden = this.heads * this.headDim;
     this.toQkv = this.addModule('to_qkv', new Conv2d(dim, 3 * hidden, 1, { bias: false }));
     this.outConv = new Conv2d(hidden, dim, 1);
-    this.outNorm = new ChannelLayerNorm(dim);
+    this.outNorm = new ChannelLayerNorm(dim, CHANNEL_LAYER_NORM_EPS);
     this.addModule('to_out', new SparseSequential([[0, this.outConv], [1, this.outNorm]]));
   }
 

@@ -1,4 +1,5 @@
 import { ChannelLayerNorm, Module, tf } from '@srdiff/core';
+import { CHANNEL_LAYER_NORM_EPS } from '../config';
 
 /** An attention block of the UNet: NHWC in and out, with an optional context `[B, M, context_dim]`. */
 export interface ContextAttention extends Module {
@@ -13,7 +14,7 @@ export class PreNorm extends Module {
   constructor(dim: number, fn: ContextAttention) {
     super();
     this.fn = this.addModule('fn', fn);
-    this.norm = this.addModule('norm', new ChannelLayerNorm(dim));
+    this.norm = this.addModule('norm', new ChannelLayerNorm(dim, CHANNEL_LAYER_NORM_EPS));
   }
 
   forward(x: tf.Tensor4D, context?: tf.Tensor3D): tf.Tensor4D {

@@ -1,5 +1,5 @@
 import { Conv2d, GroupNorm, Module, tf } from '@srdiff/core';
-import { GROUP_NORM_GROUPS, HEAD_CHANNELS } from '../config';
+import { GROUP_NORM_EPS, GROUP_NORM_GROUPS, HEAD_CHANNELS } from '../config';
 import { BasicTransformerBlock } from './basic-transformer-block';
 import { ModuleList } from './containers';
 
@@ -20,7 +20,7 @@ export class SpatialTransformer extends Module {
     super();
     this.heads = Math.floor(channels / HEAD_CHANNELS);
     this.innerDim = this.heads * HEAD_CHANNELS;
-    this.norm = this.addModule('norm', new GroupNorm(GROUP_NORM_GROUPS, channels, 1e-6));
+    this.norm = this.addModule('norm', new GroupNorm(GROUP_NORM_GROUPS, channels, GROUP_NORM_EPS));
     this.projIn = this.addModule('proj_in', new Conv2d(channels, this.innerDim, 1));
     this.block = new BasicTransformerBlock(this.innerDim, this.heads, HEAD_CHANNELS, contextDim);
     this.addModule('transformer_blocks', new ModuleList([this.block]));

@@ -1,5 +1,5 @@
-import type { OnnxGraphBuilder } from '@srdiff/core';
 import type { WeightSource } from './weights';
+import type { OnnxGraphBuilder } from '@srdiff/core';
 
 /**
  * What every module emitter gets: the graph under construction, the weights, and a record of module
@@ -13,8 +13,12 @@ export interface EmitContext {
   record(path: string, tensor: string): string;
 }
 
-/** Adds the initializer for state-dict key `key` (checked against `shape`) under its PyTorch name. */
+/** The graph tensor of state-dict key `key` (checked against `shape`), under its PyTorch name. */
 export function weight(ctx: EmitContext, key: string, shape: readonly number[]): string {
-  const t = ctx.w.take(key, shape);
-  return ctx.g.initializer(key, t.data, [...shape]);
+  return ctx.w.tensor(key, shape);
+}
+
+/** Rows `[start, end)` of a weight tensor (a chunk of a fused projection), as graph ops. */
+export function rows(ctx: EmitContext, tensor: string, start: number, end: number): string {
+  return ctx.g.slice(tensor, [start], [end], [0]);
 }

@@ -6,7 +6,7 @@ import { buildUnetGraph, UNET_ONNX_OPSET, type UnetGraphOptions } from './unet-g
  * Version of the emitted graph. Part of every export's fingerprint, so cached exports are rebuilt
  * when the exporter changes how it writes the network (bump it with any change to the emitters).
  */
-export const UNET_ONNX_EXPORTER_VERSION = 1;
+export const UNET_ONNX_EXPORTER_VERSION = 2;
 
 /** Keys of the exported model's `metadata_props`. */
 export const UNET_ONNX_METADATA = {

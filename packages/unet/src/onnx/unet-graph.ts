@@ -1,4 +1,4 @@
-import { OnnxGraphBuilder, type TensorDict } from '@srdiff/core';
+import { OnnxGraphBuilder, type ParameterMode, type TensorDict } from '@srdiff/core';
 import { planLevels, resolveUnetConfig, type UNetConfig, type UNetOptions } from '../config';
 import type { EmitContext } from './emit-context';
 import { emitAttentionBlock, type ImageContext } from './emitters/attention-block';
@@ -45,6 +45,23 @@ export interface UnetGraphOptions {
   withoutImageContext?: boolean;
   /** Where the weights came from, for error messages. */
   source?: string;
+  /**
+   * `'constant'` (default): the weights are initializers (an inference graph). `'input'`: every
+   * weight the graph reads is a graph input under its state-dict name (the training graph; the
+   * dict then only supplies shapes).
+   */
+  parameters?: ParameterMode;
+}
+
+/** A built UNet graph and where its weights went. */
+export interface UnetGraph {
+  g: OnnxGraphBuilder;
+  /** The predicted noise `[B, out_nc, H, W]` (also the graph output `noise`). */
+  noise: string;
+  /** Weights that are graph inputs (`parameters: 'input'`), in order. */
+  parameterInputs: readonly string[];
+  /** Weights of the state dict that provably do not influence the output (zero gradient). */
+  unusedParameters: readonly string[];
 }
 
 /**
@@ -55,10 +72,15 @@ export interface UnetGraphOptions {
  * 2^depth and the crop back happen inside the graph.
  */
 export function buildUnetGraph(stateDict: TensorDict, options: UNetOptions | UNetConfig, graphOptions: UnetGraphOptions = {}): OnnxGraphBuilder {
+  return emitUnetGraph(stateDict, options, graphOptions).g;
+}
+
+/** {@link buildUnetGraph}, also returning the output tensor and the weights' fate. */
+export function emitUnetGraph(stateDict: TensorDict, options: UNetOptions | UNetConfig, graphOptions: UnetGraphOptions = {}): UnetGraph {
   const config = resolveUnetConfig(options);
   const plan = planLevels(config);
   const g = new OnnxGraphBuilder('srdiff_conditional_unet', { opset: UNET_ONNX_OPSET });
-  const w = new WeightSource(stateDict, graphOptions.source ?? 'ConditionalUNet state dict');
+  const w = new WeightSource(g, stateDict, { mode: graphOptions.parameters, source: graphOptions.source ?? 'ConditionalUNet state dict' });
   const recorded = new Map<string, string>();
   const ctx: EmitContext = {
     g,
@@ -128,7 +150,7 @@ export function buildUnetGraph(stateDict: TensorDict, options: UNetOptions | UNe
   x = emitResBlock(ctx, 'final_res_block', g.concat([x, initOut], 1), timeAct, 2 * nf, nf, timeDim);
   x = ctx.record('final_conv', g.scope('final_conv', () =>
     g.conv(x, weight(ctx, 'final_conv.weight', [outNc, nf, 3, 3]), weight(ctx, 'final_conv.bias', [outNc]), { pads: [1, 1, 1, 1] })));
-  g.output(emitCropTo(g, x, size), { as: UNET_ONNX_IO.noise, shape: ['batch', outNc, 'height', 'width'] });
+  const noise = g.output(emitCropTo(g, x, size), { as: UNET_ONNX_IO.noise, shape: ['batch', outNc, 'height', 'width'] });
   w.assertAllUsed();
 
   for (const path of graphOptions.debugOutputs ?? []) {
@@ -136,5 +158,5 @@ export function buildUnetGraph(stateDict: TensorDict, options: UNetOptions | UNe
     if (!tensor) throw new OnnxExportError(`debugOutputs: no module output "${path}"; known: ${[...recorded.keys()].join(', ')}`);
     g.output(tensor, { as: `debug.${path}` });
   }
-  return g;
+  return { g, noise, parameterInputs: w.inputNames, unusedParameters: w.unusedNames };
 }

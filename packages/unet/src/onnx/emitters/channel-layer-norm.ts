@@ -1,7 +1,5 @@
+import { CHANNEL_LAYER_NORM_EPS } from '../../config';
 import { weight, type EmitContext } from '../emit-context';
-
-/** eps of the original's channel LayerNorm for float32 (module_util `LayerNorm`). */
-export const CHANNEL_LAYER_NORM_EPS = 1e-5;
 
 /** The channel LayerNorm without its gain: `(x - mean) · rsqrt(var + eps)` over axis 1 of NCHW, biased variance. */
 export function emitChannelNormalize(ctx: EmitContext, x: string): string {

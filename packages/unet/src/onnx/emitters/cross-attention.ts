@@ -1,14 +1,17 @@
-import { transpose2d } from '../weights';
+import { HEAD_CHANNELS } from '../../config';
 import { weight, type EmitContext } from '../emit-context';
 
-export const HEAD_DIM = 32;
+const HEAD_DIM = HEAD_CHANNELS;
 
-/** A Linear weight `[out, in]` as a MatMul right operand `[in, out]` (optionally scaled). */
+/** A Linear weight tensor `[out, in]` as a MatMul right operand `[in, out]` (optionally scaled). */
+export function transposedWeight(ctx: EmitContext, tensor: string, scale = 1): string {
+  const t = ctx.g.transpose(tensor, [1, 0]);
+  return scale === 1 ? t : ctx.g.mul(t, ctx.g.constFloat(scale));
+}
+
+/** {@link transposedWeight} of the state-dict key `key` `[out, in]`. */
 export function linearRight(ctx: EmitContext, key: string, out: number, inp: number, scale = 1): string {
-  const t = ctx.w.take(key, [out, inp]);
-  const data = transpose2d(t);
-  if (scale !== 1) for (let i = 0; i < data.length; i++) data[i]! *= scale;
-  return ctx.g.initializer(scale === 1 ? `${key}^T` : `${key}^T*${scale.toPrecision(6)}`, data, [inp, out]);
+  return transposedWeight(ctx, weight(ctx, key, [out, inp]), scale);
 }
 
 /** attention.py `CrossAttention` used as self-attention on tokens `[B, N, dim]` (`attn1`). */

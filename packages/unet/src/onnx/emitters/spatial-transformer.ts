@@ -1,23 +1,21 @@
 import { attr } from '@srdiff/core';
+import { GROUP_NORM_EPS, GROUP_NORM_GROUPS, LAYER_NORM_EPS } from '../../config';
 import { weight, type EmitContext } from '../emit-context';
 import { emitSelfAttention, emitSingleTokenCrossAttention } from './cross-attention';
 import { emitGegluFeedForward } from './feed-forward';
 
-const GROUPS = 32;
-const GROUP_NORM_EPS = 1e-6;
-const LAYER_NORM_EPS = 1e-5;
-
 /** `nn.GroupNorm(32, C, eps=1e-6)` on NCHW: statistics per (sample, group) via InstanceNormalization. */
 export function emitGroupNorm(ctx: EmitContext, key: string, x: string, channels: number): string {
   const { g } = ctx;
-  const grouped = g.reshape(x, [0, GROUPS, -1]);
-  const normalized = g.op('InstanceNormalization', [grouped, g.constFloat(new Float32Array(GROUPS).fill(1), [GROUPS]), g.constFloat(new Float32Array(GROUPS), [GROUPS])], {
-    epsilon: attr.float(GROUP_NORM_EPS),
-  });
+  const grouped = g.reshape(x, [0, GROUP_NORM_GROUPS, -1]);
+  const normalized = g.op('InstanceNormalization', [
+    grouped,
+    g.constFloat(new Float32Array(GROUP_NORM_GROUPS).fill(1), [GROUP_NORM_GROUPS]),
+    g.constFloat(new Float32Array(GROUP_NORM_GROUPS), [GROUP_NORM_GROUPS]),
+  ], { epsilon: attr.float(GROUP_NORM_EPS) });
   const restored = g.reshape(normalized, g.shape(x));
-  const gamma = ctx.g.initializer(`${key}.weight`, ctx.w.take(`${key}.weight`, [channels]).data, [channels, 1, 1]);
-  const beta = ctx.g.initializer(`${key}.bias`, ctx.w.take(`${key}.bias`, [channels]).data, [channels, 1, 1]);
-  return g.add(g.mul(restored, gamma), beta);
+  const perChannel = (name: string) => g.reshape(weight(ctx, `${key}.${name}`, [channels]), [channels, 1, 1]);
+  return g.add(g.mul(restored, perChannel('weight')), perChannel('bias'));
 }
 
 function layerNorm(ctx: EmitContext, key: string, x: string, dim: number): string {
