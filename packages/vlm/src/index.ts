@@ -9,6 +9,14 @@ export { l2Normalize } from './embedder';
 export { extractEmbeddings } from './extract/extract-embeddings';
 export { extractFolder, embeddingFileName, type ExtractFolderResult } from './extract/extract-folder';
 export { ManifestMismatchError, readManifest, MANIFEST_FILE, type EmbeddingManifest } from './extract/manifest';
+export {
+  assertOneEmbeddingOrigin,
+  describeOrigin,
+  originOf,
+  sameOrigin,
+  MixedEmbeddingsError,
+  type EmbeddingOrigin,
+} from './extract/embedding-origin';
 export { decodeImage, tensorToImages, ImageDecodeError } from './image/decode-image';
 export type { ImageSource, ImageBatch, NhwcTensor, RawPixels } from './image/image-source';
 export {
@@ -26,6 +34,8 @@ export {
 } from './options';
 export { clipPixelValues, parseClipPreprocessConfig, type ClipPreprocessConfig } from './preprocess/clip-image-processor';
 export { pilResize, type PilFilter, type Uint8Image } from './preprocess/pil-resample';
+export { createImageEmbedder, type ImageEmbedderOptions, type AnyImageEmbedder } from './create-image-embedder';
+export { detectVlmFamily, VLM_MODEL_TYPES, type VlmFamily, type VlmFamilyDetection } from './vlm-family';
 export { createBlipEmbedder, BlipEmbedder, BLIP_OUTPUT } from './blip/blip-embedder';
 export { BLIP_DEFAULTS, DEFAULT_BLIP_MODEL, type BlipEmbedderOptions } from './blip/blip-options';
 export {

@@ -49,6 +49,7 @@ function hostTensorOf(t: { data: Float32Array; dims: number[] }): HostTensor {
  * interface. Create it with {@link createClipExtractor}.
  */
 export class ClipExtractor implements ImageEmbedder {
+  readonly family = 'clip';
   readonly id: string;
   readonly revision: string | null;
   readonly output: ClipOutput;
