@@ -33,20 +33,21 @@ const options = (run: string, extra: Record<string, unknown> = {}): TrainOptions
     ...extra,
   }).options;
 
-test('a NaN loss stops training with its step number and keeps the last good checkpoint', async () => {
+test('a NaN loss stops training with its step number, and writes no checkpoint of the diverged weights', async () => {
   const run = path.join(tmp, 'nan');
   await trainDiffusion({ options: options(run, { train: { niter: 2, lr_G: 1e-3 } }) });
-  const good = listCheckpoints(path.join(run, 'checkpoints'));
-  expect(good.map((f) => path.basename(f))).toEqual(['step-00000002.ckpt']);
   // Poison one weight: the next forward pass yields NaN.
   const weights = await readSafetensors(path.join(run, 'models', 'last_G.safetensors'));
   weights.tensors['final_conv.bias']!.data[0] = NaN;
   const poisoned = path.join(tmp, 'poisoned.safetensors');
   await writeSafetensors(poisoned, weights.tensors);
-  const err = await trainDiffusion({ options: options(run, { path: { experiments_root: run, pretrain_model_G: poisoned } }) }).catch((e) => e);
+  const fresh = path.join(tmp, 'nan-fresh');
+  const err = await trainDiffusion({ options: options(fresh, { path: { experiments_root: fresh, pretrain_model_G: poisoned } }) }).catch((e) => e);
   expect(err).toBeInstanceOf(NonFiniteLossError);
   expect((err as NonFiniteLossError).step).toBe(1);
   expect((err as Error).message).toMatch(/the loss became NaN at step 1; the last good checkpoint is \(none yet\)/);
+  // Unlike other failures (checkpointed on the way out), the weights that produced NaN are not saved.
+  expect(listCheckpoints(path.join(fresh, 'checkpoints'))).toEqual([]);
   expect(listCheckpoints(path.join(run, 'checkpoints')).map((f) => path.basename(f))).toEqual(['step-00000002.ckpt']);
 });
 

@@ -1,7 +1,7 @@
 import type { Command } from '../cli/command';
 import { loadOptions } from '../options/load-options';
 import { TRAIN_OPTIONS_SCHEMA, type TrainOptions } from '../options/train-options';
-import { NonFiniteLossError, trainDiffusion, type TrainEvent } from '../training/train-diffusion';
+import { NonFiniteLossError, RunFolderInUseError, trainDiffusion, type TrainEvent } from '../training/train-diffusion';
 import { Progress } from '../ui/progress';
 import { BACKEND_FLAG, ENGINE_FLAG, OPTION_FILE_FLAGS, collectSets } from './common';
 
@@ -9,12 +9,13 @@ export const trainCommand: Command = {
   spec: {
     name: 'train',
     summary: 'stage two: train the ConditionalUNet with IR-SDE on the refined semantic context',
-    usage: 'srdiff train -opt train.yml [--set key=value ...] [--resume] [--max-steps N] [--minutes M]',
+    usage: 'srdiff train -opt train.yml [--set key=value ...] [--resume | --overwrite] [--max-steps N] [--minutes M]',
     options: {
       ...OPTION_FILE_FLAGS,
-      resume: { type: 'boolean', description: "continue from the run folder's newest readable checkpoint (path.resume_state=auto)", default: false },
-      'max-steps': { type: 'number', description: 'stop (and checkpoint) after this many updates in this invocation' },
-      minutes: { type: 'number', description: 'stop (and checkpoint) after this much wall time' },
+      resume: { type: 'boolean', description: "continue from the run folder's newest readable checkpoint (path.resume_state=auto); fails, listing why, when none is usable", default: false },
+      overwrite: { type: 'boolean', description: 'replace a run already in the run folder: deletes its checkpoints, weights, metrics and validation images (without it such a folder is refused)', default: false },
+      'max-steps': { type: 'number', integer: true, min: 1, description: 'stop (and checkpoint) after this many updates in this invocation' },
+      minutes: { type: 'number', greaterThan: 0, description: 'stop (and checkpoint) after this much wall time' },
       backend: BACKEND_FLAG,
       engine: ENGINE_FLAG,
       quiet: { type: 'boolean', description: 'no progress bar', default: false },
@@ -37,7 +38,7 @@ export const trainCommand: Command = {
     const onEvent = (e: TrainEvent) => {
       switch (e.type) {
         case 'start':
-          log(`train: ${options.name} — ${e.parameters.toLocaleString()} parameters, ${e.trainPairs} train / ${e.valPairs} val pairs, backend ${e.backend.description}, ${e.threads} gradient thread${e.threads === 1 ? '' : 's'}${e.resumedFrom ? `, resumed from ${e.resumedFrom} at step ${e.step}` : ''}`);
+          log(`train: ${options.name} in ${e.runDir} — ${e.parameters.toLocaleString()} parameters, ${e.trainPairs} train / ${e.valPairs} val pairs, backend ${e.backend.description}, ${e.threads} gradient thread${e.threads === 1 ? '' : 's'}${e.resumedFrom ? `, resumed from ${e.resumedFrom} at step ${e.step}` : ''}`);
           progress = new Progress({ label: 'train', total: e.niter, start: e.step, quiet: flags.quiet as boolean });
           break;
         case 'step':
@@ -62,8 +63,12 @@ export const trainCommand: Command = {
         signal,
         maxSteps: flags['max-steps'] as number | undefined,
         maxSeconds: flags.minutes !== undefined ? (flags.minutes as number) * 60 : undefined,
+        overwrite: flags.overwrite as boolean,
       });
       progress?.finish();
+      if (result.skipped.pairs.length) {
+        out(`train: skipped ${result.skipped.pairs.length} unreadable pair(s) (datasets.train.on_error: skip; ${result.skipped.samples} sample(s) drawn from other pairs instead): ${result.skipped.pairs.join(', ')}`);
+      }
       out(`train: ${result.reason === 'done' ? 'finished' : result.reason === 'interrupted' ? 'interrupted, checkpoint saved' : 'stopped at the budget, checkpoint saved'} at step ${result.step}; run folder ${result.runDir}`);
       if (result.best.psnr !== null) out(`train: best validation PSNR ${result.best.psnr.toFixed(2)} at step ${result.best.step}`);
       if (result.reason !== 'done') out(`train: continue with: srdiff train -opt ${flags.opt ?? '<options>'} --resume`);
@@ -73,6 +78,10 @@ export const trainCommand: Command = {
       if (err instanceof NonFiniteLossError) {
         log(`train: ${err.message}`);
         return 1;
+      }
+      if (err instanceof RunFolderInUseError) {
+        log(`train: ${err.message}`);
+        return 2;
       }
       throw err;
     }

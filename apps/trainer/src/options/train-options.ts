@@ -31,6 +31,7 @@ const dataset = object(
     use_shuffle: field('boolean', 'shuffle every epoch', { default: true }),
     n_workers: field('integer', 'decode-ahead depth (batches prefetched)', { default: 2, min: 0 }),
     small_images: field('string', '(srdiff) images smaller than patch_size: error or reflect-pad', { default: 'error', choices: ['error', 'pad'] }),
+    on_error: field('string', '(srdiff) a pair that cannot be used (undecodable image, bad embedding, missing partner): stop, naming the file, or skip it with a warning (counted)', { default: 'stop', choices: ['stop', 'skip'] }),
     max_images: field('integer', '(srdiff) use at most this many pairs (validation/test)', { nullable: true, min: 1 }),
   },
   { ignored: ['color', 'large-size', 'use_crop', 'GT_size', 'LR_size', 'dataroot_LQCLS'] },
@@ -123,6 +124,7 @@ export interface DatasetOptions {
   use_shuffle: boolean;
   n_workers: number;
   small_images: 'error' | 'pad';
+  on_error: 'stop' | 'skip';
   max_images: number | null;
 }
 

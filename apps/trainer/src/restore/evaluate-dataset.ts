@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { evaluatePair, summarizeMetrics, TEST_PY_CROP_BORDER, type PairMetrics } from '@srdiff/metrics';
-import { wholeImages, writeImage, type PairedDataset } from '@srdiff/data';
+import { wholeImages, writeImage, type ImagePair, type PairedDataset } from '@srdiff/data';
 import type { IRSDE, SamplerMethod } from '@srdiff/sde';
 import type { RestoreEngine } from './engine';
 import { restoreImage } from './restore-image';
@@ -23,6 +23,8 @@ export interface EvaluateDatasetOptions {
   signal?: AbortSignal;
   onImage?: (done: number, total: number, row: EvaluationRow) => void;
   onStep?: (done: number, total: number) => void;
+  /** When given, a pair that cannot be read is reported here and left out (else its error stops the evaluation). */
+  onSkip?: (pair: ImagePair, error: Error) => void;
 }
 
 export interface EvaluationRow extends PairMetrics {
@@ -59,7 +61,7 @@ export async function evaluateDataset(dataset: PairedDataset, options: EvaluateD
   const total = Math.min(dataset.length, options.maxImages ?? Infinity);
   const rows: EvaluationRow[] = [];
   let done = 0;
-  for await (const sample of wholeImages(dataset, { signal: options.signal })) {
+  for await (const sample of wholeImages(dataset, { signal: options.signal, onSkip: options.onSkip })) {
     if (done >= total) break;
     let best: { metrics: PairMetrics; image: { shape: number[]; data: Float32Array } } | undefined;
     for (let k = 0; k < bestOf; k++) {
@@ -69,7 +71,7 @@ export async function evaluateDataset(dataset: PairedDataset, options: EvaluateD
         tile: options.tile,
         signal: options.signal,
         onStep: options.onStep,
-      });
+      }).catch((err: Error) => Promise.reject(options.signal?.aborted ? err : nameFile(err, sample.pair.lq)));
       const metrics = evaluatePair(restored, sample.gt, { cropBorder: crop });
       if (!best || metrics.psnr > best.metrics.psnr) best = { metrics, image: restored };
     }
@@ -91,4 +93,12 @@ export async function evaluateDataset(dataset: PairedDataset, options: EvaluateD
   for (const task of [...new Set(rows.map((r) => r.task))]) byTask[task] = summary(rows.filter((r) => r.task === task));
   const all = summary(rows);
   return { rows, mean: all.mean, lqMean: all.lqMean, byTask, bestOf, seconds: (Date.now() - started) / 1000 };
+}
+
+/** An error about an image, with its file named (the sampler's own messages do not know it). */
+export function nameFile(err: Error, file: string): Error {
+  if (err.message.includes(file)) return err;
+  const named = new Error(`${file}: ${err.message}`);
+  named.name = err.name;
+  return named;
 }

@@ -21,7 +21,7 @@ export async function validate(
   config: UNetConfig,
   sde: IRSDE,
   options: TrainOptions,
-  run: { step: number; outDir?: string; signal?: AbortSignal },
+  run: { step: number; outDir?: string; signal?: AbortSignal; log?: (message: string) => void },
 ): Promise<ValidationResult> {
   const engine = await createEngine(options.engine, ema.stateDict(), config);
   try {
@@ -34,6 +34,9 @@ export async function validate(
       outDir: run.outDir,
       maxImages: options.datasets.val.max_images ?? undefined,
       signal: run.signal,
+      onSkip: options.datasets.val.on_error === 'skip'
+        ? (pair, err) => run.log?.(`warning: validation skips ${pair.lq} (${err.message}); datasets.val.on_error: skip`)
+        : undefined,
     });
     return { ...result, engine: engine.name };
   } finally {
