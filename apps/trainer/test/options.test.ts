@@ -149,7 +149,7 @@ describe('learning-rate schedules from train.*', () => {
 
 describe('command-line parsing', () => {
   const spec = {
-    name: 'x', summary: 's', usage: 'u',
+    name: 'x', summary: 's', usage: 'u', positionals: ['image'],
     options: {
       opt: { type: 'string' as const, description: 'file', aliases: ['opt'] },
       steps: { type: 'number' as const, description: 'n', default: 5 },

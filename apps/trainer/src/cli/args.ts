@@ -1,7 +1,9 @@
 /**
  * A small typed command-line parser: `--name value`, `--name=value`, `--flag`, `--no-flag`, the
  * original's single-dash `-opt file`, repeated options, and positionals. Each command declares its
- * options once; help text and validation come from that declaration.
+ * options once; help text and validation come from that declaration, so every flag value is
+ * checked (type, choices, integer, range) before a command loads any model, and an error names
+ * the flag.
  */
 export type OptionType = 'string' | 'number' | 'boolean' | 'string[]';
 
@@ -16,6 +18,14 @@ export interface OptionSpec {
   /** Other spellings, e.g. `opt` for `--opt`/`-opt`. */
   aliases?: string[];
   required?: boolean;
+  /** Numbers only: must be a whole number. */
+  integer?: boolean;
+  /** Numbers only: the smallest accepted value (inclusive). */
+  min?: number;
+  /** Numbers only: values must be greater than this. */
+  greaterThan?: number;
+  /** Numbers only: the largest accepted value (inclusive). */
+  max?: number;
 }
 
 export interface CommandSpec {
@@ -23,7 +33,7 @@ export interface CommandSpec {
   summary: string;
   usage: string;
   options: Record<string, OptionSpec>;
-  /** Names of positional arguments, for help. */
+  /** The positional arguments, each required, in order; any other positional is a usage error. */
   positionals?: string[];
   examples?: string[];
 }
@@ -90,13 +100,47 @@ export function parseArgs(spec: CommandSpec, argv: string[]): { options: ParsedO
       throw new UsageError(`--${name} is required (${opt.description})`, spec.name);
     }
   }
+  if (!help) checkPositionals(spec, positionals);
   return { options, positionals, help };
+}
+
+function checkPositionals(spec: CommandSpec, positionals: string[]): void {
+  const wanted = spec.positionals ?? [];
+  const see = `see "srdiff ${spec.name} --help"`;
+  if (positionals.length > wanted.length) {
+    const extra = positionals.slice(wanted.length).map((p) => `"${p}"`).join(' ');
+    const takes = wanted.length ? `takes ${wanted.length}: ${wanted.map((w) => `<${w}>`).join(' ')}` : 'takes no positional arguments (options start with --)';
+    throw new UsageError(`unexpected argument${positionals.length - wanted.length > 1 ? 's' : ''} ${extra}: "srdiff ${spec.name}" ${takes}; ${see}`, spec.name);
+  }
+  if (positionals.length < wanted.length) {
+    throw new UsageError(`missing <${wanted[positionals.length]}>; usage: ${spec.usage}`, spec.name);
+  }
+}
+
+/** "an integer ≥ 1", "a number > 0", … as an error message states it. */
+function numberKind(opt: OptionSpec): string {
+  const bounds = [
+    opt.min !== undefined ? `≥ ${opt.min}` : '',
+    opt.greaterThan !== undefined ? `> ${opt.greaterThan}` : '',
+    opt.max !== undefined ? `≤ ${opt.max}` : '',
+  ].filter(Boolean);
+  return `${opt.integer ? 'an integer' : 'a number'}${bounds.length ? ` ${bounds.join(' and ')}` : ''}`;
+}
+
+function inRange(opt: OptionSpec, v: number): boolean {
+  return (
+    Number.isFinite(v) &&
+    (!opt.integer || Number.isInteger(v)) &&
+    (opt.min === undefined || v >= opt.min) &&
+    (opt.greaterThan === undefined || v > opt.greaterThan) &&
+    (opt.max === undefined || v <= opt.max)
+  );
 }
 
 function convert(name: string, opt: OptionSpec, raw: string, previous: ParsedOptions[string], command: string) {
   if (opt.type === 'number') {
     const v = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} must be a number, got "${raw}"`, command);
+    if (raw.trim() === '' || !inRange(opt, v)) throw new UsageError(`--${name} must be ${numberKind(opt)}, got "${raw}"`, command);
     return v;
   }
   if (opt.choices && !opt.choices.includes(raw)) {
@@ -108,10 +152,12 @@ function convert(name: string, opt: OptionSpec, raw: string, previous: ParsedOpt
 
 export function formatHelp(spec: CommandSpec): string {
   const lines = [`srdiff ${spec.name} — ${spec.summary}`, '', `Usage: ${spec.usage}`, '', 'Options:'];
+  const range = (o: OptionSpec) => (o.type === 'number' && (o.integer || o.min !== undefined || o.greaterThan !== undefined || o.max !== undefined) ? numberKind(o) : '');
   const rows = Object.entries(spec.options).map(([name, o]) => {
     const flag = `--${name}${o.type === 'boolean' ? '' : ` <${o.valueName ?? o.type}>`}${o.aliases?.length ? `, ${o.aliases.map((a) => `-${a}`).join(', ')}` : ''}`;
     const extra = [
       o.choices ? `one of: ${o.choices.join(', ')}` : '',
+      range(o),
       o.default !== undefined && o.default !== false ? `default: ${Array.isArray(o.default) ? o.default.join(',') : o.default}` : '',
       o.required ? 'required' : '',
     ].filter(Boolean).join('; ');

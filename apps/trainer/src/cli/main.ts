@@ -1,16 +1,19 @@
+import { version as VERSION } from '../../package.json';
 import { formatHelp, parseArgs, UsageError } from './args';
 import type { Command, CommandContext } from './command';
 import { OptionsError } from '../options/schema';
 import { COMMANDS } from '../commands';
 
-const VERSION = '0.1.0';
+/** The CLI's version: @srdiff/trainer's (the build inlines it from package.json). */
+export const CLI_VERSION: string = VERSION;
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.name.length));
   return [
     `srdiff ${VERSION} — SR-Diff image restoration (semantic-guided IR-SDE diffusion)`,
     '',
-    'Usage: srdiff <command> [options]     (srdiff <command> --help for its options)',
+    'Usage: srdiff <command> [options]     (srdiff help <command>, or srdiff <command> --help, for its options)',
+    '       srdiff --version',
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.spec.name.padEnd(width)}  ${c.spec.summary}`),
@@ -29,17 +32,31 @@ export async function runCli(argv: string[], io: { out?: (s: string) => void; lo
   const out = io.out ?? ((s: string) => process.stdout.write(`${s}\n`));
   const log = io.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    out(overview());
-    return name ? 0 : 2;
+  if (!name) {
+    log(overview());
+    return 2;
   }
-  if (name === '--version' || name === '-v') {
+  if (name === '--help' || name === '-h' || name === 'help') {
+    if (name !== 'help' || rest.length === 0) {
+      out(overview());
+      return 0;
+    }
+    const [topic, ...extra] = rest;
+    const command = COMMANDS.find((c) => c.spec.name === topic);
+    if (!command || extra.length) {
+      log(!command ? `srdiff help: unknown command "${topic}"\n\n${overview()}` : `srdiff help: takes one command name, got ${rest.map((r) => `"${r}"`).join(' ')}`);
+      return 2;
+    }
+    out(formatHelp(command.spec));
+    return 0;
+  }
+  if (name === '--version' || name === '-V' || name === '-v') {
     out(VERSION);
     return 0;
   }
   const command: Command | undefined = COMMANDS.find((c) => c.spec.name === name);
   if (!command) {
-    log(`srdiff: unknown command "${name}"\n\n${overview()}`);
+    log(`srdiff: unknown ${name.startsWith('-') ? 'option' : 'command'} "${name}"\n\n${overview()}`);
     return 2;
   }
   const controller = new AbortController();

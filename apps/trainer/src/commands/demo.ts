@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Rng, disposeGradients, readSafetensors, selectBackend, tf, type BackendName, type HostTensor } from '@srdiff/core';
 import { DEGRADATION_TASKS, PairedDataset, buildDegradedDataset, bundledCleanImagesDir, readImage, type DegradationTask } from '@srdiff/data';
-import { IRSDE, type IRSDEOptions } from '@srdiff/sde';
+import type { IRSDE } from '@srdiff/sde';
 import { refineFolder, trainSrm } from '@srdiff/srm';
 import { ConditionalUNet, type UNetConfig } from '@srdiff/unet';
 import { createClipExtractor } from '@srdiff/vlm';
 import type { Command } from '../cli/command';
 import { loadOptions } from '../options/load-options';
+import { irsdeOptions, samplingSde } from '../options/package-options';
 import { TRAIN_OPTIONS_SCHEMA, type TrainOptions } from '../options/train-options';
 import { bundledDemoUnet, resolveVlmModel } from '../pipeline/models';
 import { readPhasePairs } from '../pipeline/srm-stage';
@@ -58,7 +59,7 @@ export const demoCommand: Command = {
     summary: 'the whole pipeline at a tiny size on bundled photos: degrade, extract, train-srm, refine, train, test; prints a metrics table',
     usage: 'srdiff demo [--minutes 8] [--out demo-run] [--model tiny|<hub id>] [--init bundled|scratch] [--tasks hazy,low-light,rainy,motion-blurry]',
     options: {
-      minutes: { type: 'number', description: 'wall-time budget for everything', default: DEMO_DEFAULTS.minutes },
+      minutes: { type: 'number', greaterThan: 0, description: 'wall-time budget for everything', default: DEMO_DEFAULTS.minutes },
       out: { type: 'string', valueName: 'DIR', description: 'working folder (dataset, runs, results, sheets)', default: 'demo-run' },
       model: { type: 'string', valueName: 'ID', description: "VLM: 'tiny' (bundled random CLIP, offline) or a real CLIP hub id / folder", default: 'tiny' },
       tasks: { type: 'string[]', valueName: 'LIST', description: 'degradations', default: [...DEGRADATION_TASKS] },
@@ -66,7 +67,7 @@ export const demoCommand: Command = {
         type: 'string', valueName: 'FROM', default: 'bundled', choices: DEMO_INITS,
         description: "UNet start: 'bundled' (weights pretrained by srdiff train on this demo's train split, then fine-tuned here) or 'scratch' (random; minutes of CPU training restore little)",
       },
-      seed: { type: 'number', description: 'seed of everything', default: 0 },
+      seed: { type: 'number', integer: true, description: 'seed of everything', default: 0 },
       keep: { type: 'boolean', description: 'reuse an existing working folder instead of starting afresh', default: false },
     },
     examples: ['npm run demo', 'srdiff demo --minutes 5 --tasks low-light,hazy'],
@@ -201,7 +202,7 @@ async function measureTrainStep(setting: UNetConfig, batch: number, patch: numbe
   const sde = demoSde();
   const backend = tf.getBackend() as BackendName;
   const threads = resolveGradientThreads(0, backend, batch);
-  const parallel = await DataParallelGradients.start(model, sde, { threads, backend, unet: setting, sde: demoSdeOptions(), loss: { type: 'l1', weight: 1 } });
+  const parallel = await DataParallelGradients.start(model, sde, { threads, backend, unet: setting, sde: irsdeOptions(DEMO_DEFAULTS.sde), loss: { type: 'l1', weight: 1 } });
   const rng = new Rng(1);
   const run = async () => {
     const shape: [number, number, number, number] = [batch, patch, patch, 3];
@@ -228,14 +229,9 @@ async function measureTrainStep(setting: UNetConfig, batch: number, patch: numbe
   }
 }
 
-function demoSdeOptions(): IRSDEOptions {
-  const { max_sigma: maxSigma, T, eps, schedule } = DEMO_DEFAULTS.sde;
-  return { maxSigma, T, eps, schedule };
-}
-
 /** The demo's IR-SDE (DEMO_DEFAULTS.sde), sampled in all of its T steps. */
 function demoSde(): IRSDE {
-  return new IRSDE(demoSdeOptions());
+  return samplingSde({ ...DEMO_DEFAULTS.sde, sample_T: null });
 }
 
 /** Time to restore `images` crops of `size` px at the demo's steps (measured on the chosen engine). */

@@ -19,7 +19,7 @@ export const extractCommand: Command = {
       output: { type: 'string', description: 'embedding kind', choices: ['image_embeds', 'pooled'], default: 'image_embeds' },
       normalize: { type: 'boolean', description: 'L2-normalise embeddings', default: false },
       preprocessing: { type: 'string', description: 'image preprocessing (python = identical to Hugging Face Python CLIP)', choices: ['python', 'transformers-js'], default: 'python' },
-      'batch-size': { type: 'number', description: 'images per model call', default: 16 },
+      'batch-size': { type: 'number', integer: true, min: 1, description: 'images per model call', default: 16 },
       gt: { type: 'boolean', description: 'also embed GT images (GTCLS/, needed by train-srm)', default: true },
       offline: { type: 'boolean', description: 'never download from the Hugging Face Hub', default: false },
       'cache-dir': { type: 'string', valueName: 'DIR', description: 'where downloaded models are cached' },

@@ -17,7 +17,7 @@ export const refineCommand: Command = {
       srm: { type: 'string', valueName: 'PATH', description: 'SRM run folder (from train-srm), weights or checkpoint', required: true },
       phase: { type: 'string[]', valueName: 'LIST', description: 'phases to process', default: ['train', 'val'] },
       tasks: { type: 'string[]', valueName: 'LIST', description: 'task folders (default: all)' },
-      'batch-size': { type: 'number', description: 'embeddings per forward pass', default: 1024 },
+      'batch-size': { type: 'number', integer: true, min: 1, description: 'embeddings per forward pass', default: 1024 },
       'skip-existing': { type: 'boolean', description: 'keep RestoreCLS files already written (resume)', default: false },
       backend: { type: 'string', description: 'TensorFlow.js backend', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
     },

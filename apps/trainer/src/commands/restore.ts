@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { selectBackend } from '@srdiff/core';
 import { IMAGE_EXTENSIONS, readImage, writeImage } from '@srdiff/data';
-import { IRSDE } from '@srdiff/sde';
+import { UsageError } from '../cli/args';
 import type { Command } from '../cli/command';
+import { defaultSdeSection, samplingSde } from '../options/package-options';
 import { resolveUnetModel } from '../pipeline/resolve-model';
 import { SemanticContext } from '../pipeline/semantic-context';
 import { createEngine } from '../restore/engine';
@@ -28,10 +29,10 @@ export const restoreCommand: Command = {
       srm: { type: 'string', valueName: 'PATH', description: "SRM refining the context (default: the run's srm.path)" },
       'no-srm': { type: 'boolean', description: 'use the raw VLM embedding (models trained on LQCLS)', default: false },
       mode: { type: 'string', description: 'reverse process', choices: ['posterior', 'sde', 'ode'] },
-      steps: { type: 'number', description: 'sampling steps (default: the SDE T)' },
-      seed: { type: 'number', description: 'seed of the sampling noise', default: 0 },
-      tile: { type: 'number', description: 'tile edge in pixels for large images', default: DEFAULT_TILE },
-      overlap: { type: 'number', description: 'pixels shared (and blended) by neighbouring tiles', default: 32 },
+      steps: { type: 'number', integer: true, min: 1, description: 'sampling steps (default: the SDE T)' },
+      seed: { type: 'number', integer: true, description: 'seed of the sampling noise', default: 0 },
+      tile: { type: 'number', integer: true, min: 1, description: 'tile edge in pixels for large images', default: DEFAULT_TILE },
+      overlap: { type: 'number', integer: true, min: 0, description: 'pixels shared (and blended) by neighbouring tiles', default: 32 },
       engine: { ...ENGINE_FLAG, default: 'auto' },
       backend: { ...BACKEND_FLAG, default: 'auto' },
       offline: { type: 'boolean', description: 'never download the VLM', default: false },
@@ -39,16 +40,17 @@ export const restoreCommand: Command = {
     examples: ['srdiff restore photo.jpg --model runs/hazy --out restored/', 'srdiff restore big.png --model unet.safetensors --srm srm.safetensors --vlm Xenova/clip-vit-base-patch32'],
   },
   async run({ options: flags, positionals, out, log, signal }) {
-    const input = positionals[0];
-    if (!input) throw new Error('give an image or a folder of images to restore');
+    const input = positionals[0]!;
+    // Everything the flags alone decide is checked before any model loads.
+    if ((flags.overlap as number) >= (flags.tile as number)) {
+      throw new UsageError(`--overlap (${flags.overlap}) must be smaller than --tile (${flags.tile})`, 'restore');
+    }
     const files = listInputs(input);
     await selectBackend(flags.backend as 'auto');
     const model = await resolveUnetModel(flags.model as string);
     const run = model.runOptions;
-    const sdeOptions = run?.sde ?? { max_sigma: 10, T: 100, schedule: 'cosine' as const, eps: 0.005, sample_T: null, sampling_mode: 'posterior' as const };
-    let sde = new IRSDE({ maxSigma: sdeOptions.max_sigma, T: sdeOptions.T, schedule: sdeOptions.schedule, eps: sdeOptions.eps });
-    const steps = (flags.steps as number | undefined) ?? sdeOptions.sample_T ?? undefined;
-    if (steps) sde = sde.withSampleSteps(steps);
+    const sdeOptions = run?.sde ?? defaultSdeSection();
+    const sde = samplingSde(sdeOptions, (flags.steps as number | undefined) ?? sdeOptions.sample_T);
     if (!run) log(`restore: ${model.source} carries no training options; using max_sigma ${sdeOptions.max_sigma}, T ${sdeOptions.T}, ${sdeOptions.schedule}`);
 
     let context: SemanticContext | undefined;

@@ -5,6 +5,7 @@ import {
 import { TrainBatchLoader, batchToTensors } from '@srdiff/data';
 import { IRSDE } from '@srdiff/sde';
 import { CONFIG_METADATA_KEY, ConditionalUNet, resolveUnetConfig, readStateDict, type UNetConfig } from '@srdiff/unet';
+import { irsdeOptions } from '../options/package-options';
 import type { TrainOptions } from '../options/train-options';
 import { openDataset } from '../pipeline/dataset';
 import { learningRateSchedule } from './lr-schedule';
@@ -147,7 +148,7 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
     for (const r of resume.rejected) log(`skipped damaged checkpoint: ${r.reason}`);
   }
   await startRunFolder(run, options, { replacing, resumedStep: resume?.meta.step, ledger, log });
-  const sdeOptions = { maxSigma: options.sde.max_sigma, T: options.sde.T, schedule: options.sde.schedule, eps: options.sde.eps };
+  const sdeOptions = irsdeOptions(options.sde);
   const sde = new IRSDE(sdeOptions);
   const lrAt = learningRateSchedule(tr);
   const weightsMeta = () => ({ [CONFIG_METADATA_KEY]: JSON.stringify(config), step: String(step) });
