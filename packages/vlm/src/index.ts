@@ -51,6 +51,7 @@ export {
 export { buildBlipGraph, BLIP_ONNX_IO, BLIP_ONNX_OPSET, type BlipGraphOptions } from './blip/blip-graph';
 export { BlipOnnxModel, type BlipRunOutputs, type BlipOnnxModelOptions } from './blip/blip-onnx-model';
 export { BlipWeightsError } from './blip/weight-source';
+export { randomBlipStateDict } from './blip/random-blip-weights';
 export { resolveClsTokenId, type TokenizerFiles } from './blip/cls-token';
 export { readBlipCheckpoint, BLIP_WEIGHT_FILES, type BlipCheckpoint } from './blip/blip-files';
 export { ModelFiles, defaultModelCacheDir, type ModelFilesOptions } from './hub/model-files';

@@ -30,64 +30,6 @@ export function blipClsFlops(config) {
   return patch + v.num_hidden_layers * layer + t.num_hidden_layers * decoderLayer;
 }
 
-/** Random weights with every key the graph reads, sized by `config` (values irrelevant to speed; kept small and normal-range). */
-function randomStateDict(vlm, config) {
-  const sd = {};
-  let seed = 12345;
-  const fill = (key, shape, scale) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      data[i] = ((seed / 2 ** 32) * 2 - 1) * scale;
-    }
-    sd[key] = { shape, data };
-  };
-  const ln = (p, d) => {
-    fill(`${p}.weight`, [d], 0.1);
-    for (let i = 0; i < d; i++) sd[`${p}.weight`].data[i] += 1;
-    fill(`${p}.bias`, [d], 0.1);
-  };
-  const lin = (p, out, inp) => {
-    fill(`${p}.weight`, [out, inp], 1 / Math.sqrt(inp));
-    fill(`${p}.bias`, [out], 0.05);
-  };
-  const v = config.vision_config;
-  const t = config.text_config;
-  const tokens = (v.image_size / v.patch_size) ** 2 + 1;
-  fill('vision_model.embeddings.class_embedding', [1, 1, v.hidden_size], 0.5);
-  fill('vision_model.embeddings.patch_embedding.weight', [v.hidden_size, 3, v.patch_size, v.patch_size], 0.05);
-  fill('vision_model.embeddings.patch_embedding.bias', [v.hidden_size], 0.05);
-  fill('vision_model.embeddings.position_embedding', [1, tokens, v.hidden_size], 0.5);
-  for (let l = 0; l < v.num_hidden_layers; l++) {
-    const p = `vision_model.encoder.layers.${l}`;
-    ln(`${p}.layer_norm1`, v.hidden_size);
-    ln(`${p}.layer_norm2`, v.hidden_size);
-    lin(`${p}.self_attn.qkv`, 3 * v.hidden_size, v.hidden_size);
-    lin(`${p}.self_attn.projection`, v.hidden_size, v.hidden_size);
-    lin(`${p}.mlp.fc1`, v.intermediate_size, v.hidden_size);
-    lin(`${p}.mlp.fc2`, v.hidden_size, v.intermediate_size);
-  }
-  ln('vision_model.post_layernorm', v.hidden_size);
-  fill('text_decoder.bert.embeddings.word_embeddings.weight', [t.vocab_size, t.hidden_size], 0.5);
-  fill('text_decoder.bert.embeddings.position_embeddings.weight', [t.max_position_embeddings, t.hidden_size], 0.5);
-  ln('text_decoder.bert.embeddings.LayerNorm', t.hidden_size);
-  for (let l = 0; l < t.num_hidden_layers; l++) {
-    const p = `text_decoder.bert.encoder.layer.${l}`;
-    for (const [block, kv] of [['attention', t.hidden_size], ['crossattention', t.encoder_hidden_size]]) {
-      lin(`${p}.${block}.self.query`, t.hidden_size, t.hidden_size);
-      lin(`${p}.${block}.self.key`, t.hidden_size, kv);
-      lin(`${p}.${block}.self.value`, t.hidden_size, kv);
-      lin(`${p}.${block}.output.dense`, t.hidden_size, t.hidden_size);
-      ln(`${p}.${block}.output.LayerNorm`, t.hidden_size);
-    }
-    lin(`${p}.intermediate.dense`, t.intermediate_size, t.hidden_size);
-    lin(`${p}.output.dense`, t.hidden_size, t.intermediate_size);
-    ln(`${p}.output.LayerNorm`, t.hidden_size);
-  }
-  return sd;
-}
-
 export default {
   name: 'vlm',
   description: 'BLIP-base CLS embedding (the paper\'s semantic vector) on ONNX Runtime, batch 1 and 8',
@@ -102,8 +44,8 @@ export default {
     const config = vlm.resolveBlipConfig(BASE_CONFIG);
     const flopsPerImage = blipClsFlops(config);
     const buildStart = performance.now();
-    const model = await vlm.BlipOnnxModel.create(randomStateDict(vlm, config), config, { clsTokenId: 101, session: { threads } });
-    ctx.log(`vlm: BLIP-base graph built and loaded in ${((performance.now() - buildStart) / 1000).toFixed(1)} s`);
+    const model = await vlm.BlipOnnxModel.create(vlm.randomBlipStateDict(config), config, { clsTokenId: 101, session: { threads } });
+    ctx.log(`vlm: random BLIP-base weights made, graph built and loaded in ${((performance.now() - buildStart) / 1000).toFixed(1)} s`);
     const size = config.vision_config.image_size;
     try {
       for (const batch of BATCHES) {
