@@ -14,3 +14,4 @@ export { SeededNoise, InjectedNoise, type NoiseSource } from './sampling/noise';
 export { SAMPLER_METHODS, type SamplerMethod, type SampleOptions, type SampleResult } from './sampling/sampler';
 export { SamplingAbortedError } from './sampling/abort';
 export { verifySdeReference, type VerifySdeOptions } from './verify/verify-sde';
+export { emitMatchingLoss, matchingLossCoefficients, MATCHING_LOSS_IO, type MatchingLossGraphOptions } from './onnx/matching-loss';

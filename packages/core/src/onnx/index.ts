@@ -20,3 +20,4 @@ export {
 } from './ort-session';
 export * from './autodiff';
 export { GraphParameters, type ParameterMode, type GraphParametersOptions } from './graph-parameters';
+export { OrtTrainingSession, type TrainingGraphSpec } from './training-session';

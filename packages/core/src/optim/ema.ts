@@ -24,6 +24,26 @@ export interface EmaState {
   shadow: TensorDict;
 }
 
+/** ema_pytorch's decay after `step` calls: 1 - (1 + epoch/invGamma)^-power, clamped to [minValue, beta]. */
+export function emaDecay(step: number, options: Required<EmaOptions>): number {
+  const { updateAfterStep, invGamma, power, minValue, beta } = options;
+  const epoch = Math.max(0, step - updateAfterStep - 1);
+  if (epoch <= 0) return 0;
+  const value = 1 - (1 + epoch / invGamma) ** -power;
+  return Math.min(beta, Math.max(minValue, value));
+}
+
+/**
+ * What the `step`-th call to `update()` does (0-based, before counting it): nothing between
+ * `updateEvery` calls, a plain copy until `updateAfterStep` (the first copy after it also starts
+ * the averaging), then an average.
+ */
+export function emaStep(step: number, initialized: boolean, options: Required<EmaOptions>): 'skip' | 'copy' | 'copy-and-start' | 'average' {
+  if (step % options.updateEvery !== 0) return 'skip';
+  if (step <= options.updateAfterStep || !initialized) return step > options.updateAfterStep ? 'copy-and-start' : 'copy';
+  return 'average';
+}
+
 /**
  * Exponential moving average of a module's parameters with `ema_pytorch.EMA`'s semantics, as the
  * original trains with `EMA(model, beta=0.995, update_every=10)`: a step counter; every
@@ -51,21 +71,17 @@ export class Ema {
 
   /** The decay the next averaging update uses (0 during the copy phase). */
   currentDecay(): number {
-    const { updateAfterStep, invGamma, power, minValue, beta } = this.options;
-    const epoch = Math.max(0, this.stepCount - updateAfterStep - 1);
-    if (epoch <= 0) return 0;
-    const value = 1 - (1 + epoch / invGamma) ** -power;
-    return Math.min(beta, Math.max(minValue, value));
+    return emaDecay(this.stepCount, this.options);
   }
 
   /** Call once after every optimizer step. */
   update(): void {
-    const step = this.stepCount;
+    const action = emaStep(this.stepCount, this.initialized, this.options);
     this.stepCount += 1;
-    if (step % this.options.updateEvery !== 0) return;
-    if (step <= this.options.updateAfterStep || !this.initialized) {
+    if (action === 'skip') return;
+    if (action !== 'average') {
       this.copyFromModel();
-      if (step > this.options.updateAfterStep) this.initialized = true;
+      if (action === 'copy-and-start') this.initialized = true;
       return;
     }
     const w = 1 - this.currentDecay();

@@ -1,4 +1,4 @@
-export { buildUnetGraph, UNET_ONNX_IO, UNET_ONNX_OPSET, type UnetGraphOptions } from './unet-graph';
+export { buildUnetGraph, emitUnetGraph, UNET_ONNX_IO, UNET_ONNX_OPSET, type UnetGraphOptions, type UnetGraph, type UnetGraphInputs } from './unet-graph';
 export {
   exportOnnx,
   toOnnx,
@@ -14,3 +14,4 @@ export {
 } from './export-onnx';
 export { OnnxUNet, createOnnxDenoiser, OnnxUnetInputError, type OnnxDenoiser, type OnnxUnetHostInputs } from './onnx-unet';
 export { OnnxExportError } from './weights';
+export * from './training';

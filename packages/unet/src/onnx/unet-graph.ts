@@ -51,6 +51,21 @@ export interface UnetGraphOptions {
    * dict then only supplies shapes).
    */
   parameters?: ParameterMode;
+  /**
+   * Emit the network into an existing graph, reading these tensors (NCHW) instead of declaring the
+   * graph inputs `xt`, `cond`, `time`, `image_context`; the noise is then not a graph output
+   * (a training graph feeds it to its loss).
+   */
+  into?: UnetGraphInputs;
+}
+
+/** The network's input tensors inside a graph another builder owns. */
+export interface UnetGraphInputs {
+  g: OnnxGraphBuilder;
+  xt: string;
+  cond: string;
+  time: string;
+  imageContext?: string;
 }
 
 /** A built UNet graph and where its weights went. */
@@ -79,7 +94,8 @@ export function buildUnetGraph(stateDict: TensorDict, options: UNetOptions | UNe
 export function emitUnetGraph(stateDict: TensorDict, options: UNetOptions | UNetConfig, graphOptions: UnetGraphOptions = {}): UnetGraph {
   const config = resolveUnetConfig(options);
   const plan = planLevels(config);
-  const g = new OnnxGraphBuilder('srdiff_conditional_unet', { opset: UNET_ONNX_OPSET });
+  const into = graphOptions.into;
+  const g = into?.g ?? new OnnxGraphBuilder('srdiff_conditional_unet', { opset: UNET_ONNX_OPSET });
   const w = new WeightSource(g, stateDict, { mode: graphOptions.parameters, source: graphOptions.source ?? 'ConditionalUNet state dict' });
   const recorded = new Map<string, string>();
   const ctx: EmitContext = {
@@ -94,20 +110,23 @@ export function emitUnetGraph(stateDict: TensorDict, options: UNetOptions | UNet
   const { timeDim } = plan;
   const contextDim = config.context_dim ?? 0;
 
-  const xt = g.input(UNET_ONNX_IO.xt, ['batch', inNc, 'height', 'width']);
-  const cond = g.input(UNET_ONNX_IO.cond, ['batch', inNc, 'height', 'width']);
-  const time = g.input(UNET_ONNX_IO.time, ['batch']);
+  const xt = into?.xt ?? g.input(UNET_ONNX_IO.xt, ['batch', inNc, 'height', 'width']);
+  const cond = into?.cond ?? g.input(UNET_ONNX_IO.cond, ['batch', inNc, 'height', 'width']);
+  const time = into?.time ?? g.input(UNET_ONNX_IO.time, ['batch']);
   if (graphOptions.withoutImageContext && plan.imageContext && !selfAttentionFallbackWorks(config, plan)) {
     throw new OnnxExportError(
       'withoutImageContext: this network cross-attends to the image context and the original cannot run without one here: attn2 ' +
         `would attend to the tokens, whose widths differ from context_dim ${contextDim}; export with the image_context input instead`,
     );
   }
+  if (into && plan.imageContext && !graphOptions.withoutImageContext && !into.imageContext) {
+    throw new OnnxExportError(`into: this network cross-attends to an image context [B, ${contextDim}]; pass its tensor`);
+  }
   const imageContext: ImageContext | undefined = !plan.imageContext
     ? undefined
     : graphOptions.withoutImageContext
       ? { dim: contextDim }
-      : { tensor: g.input(UNET_ONNX_IO.imageContext, ['batch', contextDim]), dim: contextDim };
+      : { tensor: into ? into.imageContext : g.input(UNET_ONNX_IO.imageContext, ['batch', contextDim]), dim: contextDim };
   if (graphOptions.textContext && !plan.degraContext) {
     throw new OnnxExportError(`textContext: this config has no prompt path (use_degra_context ${config.use_degra_context}, context_dim ${config.context_dim})`);
   }
@@ -150,7 +169,8 @@ export function emitUnetGraph(stateDict: TensorDict, options: UNetOptions | UNet
   x = emitResBlock(ctx, 'final_res_block', g.concat([x, initOut], 1), timeAct, 2 * nf, nf, timeDim);
   x = ctx.record('final_conv', g.scope('final_conv', () =>
     g.conv(x, weight(ctx, 'final_conv.weight', [outNc, nf, 3, 3]), weight(ctx, 'final_conv.bias', [outNc]), { pads: [1, 1, 1, 1] })));
-  const noise = g.output(emitCropTo(g, x, size), { as: UNET_ONNX_IO.noise, shape: ['batch', outNc, 'height', 'width'] });
+  const cropped = emitCropTo(g, x, size);
+  const noise = into ? cropped : g.output(cropped, { as: UNET_ONNX_IO.noise, shape: ['batch', outNc, 'height', 'width'] });
   w.assertAllUsed();
 
   for (const path of graphOptions.debugOutputs ?? []) {
