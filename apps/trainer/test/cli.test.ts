@@ -137,3 +137,15 @@ describe('number flag declarations', () => {
     expect(formatHelp(spec)).toMatch(/--steps <number>\s+s \(an integer ≥ 1\)/);
   });
 });
+
+describe('hints name the flag of the command at hand', () => {
+  test("restore's tiny-CLIP note says --vlm (its VLM flag), extract's says --model", async () => {
+    const { SemanticContext } = await import('../src/pipeline/semantic-context');
+    const { resolveVlmModel } = await import('../src/pipeline/models');
+    const notes: string[] = [];
+    const context = await SemanticContext.create({ vlm: 'tiny', offline: true, log: (s) => notes.push(s) });
+    await context.dispose();
+    expect(notes.join('\n')).toMatch(/pass --vlm Xenova\/clip-vit-base-patch32 for real use/);
+    expect(resolveVlmModel('tiny').note).toMatch(/pass --model Xenova\/clip-vit-base-patch32/);
+  });
+});

@@ -13,12 +13,16 @@ export function assetsDir(): string {
   throw new Error(`@srdiff/trainer: bundled assets not found next to ${__dirname}`);
 }
 
-/** Resolves a `--model` value: the `tiny` alias to the bundled folder, anything else unchanged. */
-export function resolveVlmModel(model: string): { model: string; note?: string } {
+/**
+ * Resolves a VLM flag's value: the `tiny` alias to the bundled folder, anything else unchanged.
+ * `flag` is the command's name for it (`--model` for extract and demo, `--vlm` for restore), so
+ * the hint names the flag the user actually types.
+ */
+export function resolveVlmModel(model: string, flag = '--model'): { model: string; note?: string } {
   if (model === TINY_CLIP_ALIAS) {
     return {
       model: path.join(assetsDir(), 'tiny-clip'),
-      note: 'using the bundled tiny random CLIP (16-wide, meaningless embeddings: for demos and tests; pass --model Xenova/clip-vit-base-patch32 for real use)',
+      note: `using the bundled tiny random CLIP (16-wide, meaningless embeddings: for demos and tests; pass ${flag} Xenova/clip-vit-base-patch32 for real use)`,
     };
   }
   return { model };

@@ -16,7 +16,7 @@ export class SemanticContext {
   ) {}
 
   static async create(options: { vlm: string; srm?: string; offline?: boolean; log?: (s: string) => void }): Promise<SemanticContext> {
-    const { model, note } = resolveVlmModel(options.vlm);
+    const { model, note } = resolveVlmModel(options.vlm, '--vlm');
     if (note) options.log?.(note);
     const vlm = await createClipExtractor({ model, allowRemote: !options.offline });
     const srm = options.srm ? await loadSrm(resolveSrmFile(options.srm)) : undefined;
