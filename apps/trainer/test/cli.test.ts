@@ -149,3 +149,31 @@ describe('hints name the flag of the command at hand', () => {
     expect(resolveVlmModel('tiny').note).toMatch(/pass --model Xenova\/clip-vit-base-patch32/);
   });
 });
+
+/** `srdiff …` lines of the fenced shell blocks of a README (comments stripped, `npx` dropped). */
+function readmeCommandLines(file: string): string[] {
+  const text = fs.readFileSync(file, 'utf8');
+  const blocks = [...text.matchAll(/```(?:bash|sh|shell)\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return blocks
+    .flatMap((b) => b.split('\n'))
+    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .filter((l) => /^(npx )?srdiff /.test(l))
+    .map((l) => l.replace(/^npx /, ''));
+}
+
+describe('documented command lines parse', () => {
+  const repo = path.join(__dirname, '..', '..', '..');
+  const documented = [
+    ...readmeCommandLines(path.join(repo, 'README.md')).map((line) => ['README.md', line] as const),
+    ...readmeCommandLines(path.join(__dirname, '..', 'README.md')).map((line) => ['apps/trainer/README.md', line] as const),
+    ...COMMANDS.flatMap(({ spec }) => (spec.examples ?? []).filter((line) => line.startsWith('srdiff ')).map((line) => [`srdiff ${spec.name} --help`, line] as const)),
+  ];
+  test('there are some', () => expect(documented.length).toBeGreaterThan(15));
+  test.each(documented)('%s: %s', (_where, line) => {
+    const [, name, ...args] = line.split(/\s+/);
+    if (name === '--help' || name === 'help') return;
+    const command = COMMANDS.find((c) => c.spec.name === name);
+    expect(command).toBeDefined();
+    expect(() => parseArgs(command!.spec, args)).not.toThrow();
+  });
+});
