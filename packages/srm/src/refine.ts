@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { serializeNpy, tf, writeFileAtomic, type HostTensor } from '@srdiff/core';
+import { embeddingStem, findEmbeddingFile, serializeNpy, tf, writeFileAtomic, type HostTensor } from '@srdiff/core';
 import { REFINE_DEFAULTS, resolveBatchSize } from './config';
-import { listEmbeddingFiles, readEmbeddingFile, mapLimited } from './data/embedding-files';
+import { EMBEDDING_EXTENSION, listEmbeddingFiles, readEmbeddingFile, mapLimited } from './data/embedding-files';
 import type { SemanticRefinementModule } from './models/semantic-refinement-module';
 
 export interface RefineOptions {
@@ -72,8 +72,8 @@ export interface RefineFolderResult {
 }
 
 /**
- * Writes the SRM's refinement of every embedding in `lqClsDir` (`LQCLS/*.npy`) to
- * `outDir/<same basename>.npy` — the original's `RestoreCLS/`, the context the diffusion model is
+ * Writes the SRM's refinement of every embedding in `lqClsDir` (`LQCLS/*.npy`, or the original's
+ * `*.pt`) to `outDir/<same basename>.npy` — the original's `RestoreCLS/`, the context the diffusion model is
  * conditioned on. Each file keeps its input's shape (`[D]` or `[1, D]`), is float32 and is written
  * atomically, so an interrupted run leaves only complete files (`skipExisting` then resumes).
  */
@@ -82,7 +82,15 @@ export async function refineFolder(lqClsDir: string, outDir: string, model: Sema
   if (path.resolve(lqClsDir) === path.resolve(outDir)) throw new Error(`refineFolder: outDir must differ from the input folder ${lqClsDir}`);
   const names = await listEmbeddingFiles(lqClsDir);
   await fs.promises.mkdir(outDir, { recursive: true });
-  const todo = options.skipExisting ? names.filter((n) => !fs.existsSync(path.join(outDir, n))) : names;
+  // Inputs may be the original's .pt files; outputs are always .npy. An output already there in
+  // either form counts as done when resuming, and a .pt one is never overwritten or duplicated.
+  const outputOf = (n: string) => `${embeddingStem(n)}${EMBEDDING_EXTENSION}`;
+  const existing = (n: string) => findEmbeddingFile(outDir, embeddingStem(n));
+  const todo = options.skipExisting ? names.filter((n) => !existing(n)) : names;
+  if (!options.skipExisting) {
+    const original = names.map(existing).find((f) => f !== undefined && !f.endsWith(EMBEDDING_EXTENSION));
+    if (original) throw new Error(`refineFolder: ${original} already exists (a .pt embedding, e.g. the original code's); refining would write a second file beside it. Move the .pt files away or pass skipExisting`);
+  }
   const total = names.length;
   let done = total - todo.length;
   options.onProgress?.({ done, total });
@@ -94,7 +102,7 @@ export async function refineFolder(lqClsDir: string, outDir: string, model: Sema
     const batch = todo.slice(start, start + batchSize);
     const inputs = await mapLimited(batch, 32, (n) => readEmbeddingFile(path.join(lqClsDir, n), model.inputDim));
     const refined = refine(model, inputs.map((e) => e.data));
-    await mapLimited(batch, 16, (n, i) => writeFileAtomic(path.join(outDir, n), serializeNpy({ shape: inputs[i]!.shape, data: refined[i]! })));
+    await mapLimited(batch, 16, (n, i) => writeFileAtomic(path.join(outDir, outputOf(n)), serializeNpy({ shape: inputs[i]!.shape, data: refined[i]! })));
     done += batch.length;
     options.onProgress?.({ done, total });
   }

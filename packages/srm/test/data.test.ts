@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createEmbeddingPairs, readEmbeddingPairs, splitEmbeddingPairs, resolveTrainSrmSettings, TRAIN_SRM_DEFAULTS } from '../src';
-import { intNpy, tempDir, writeEmbeddings } from './helpers';
+import { readEmbeddingTensor } from '@srdiff/core';
+import { SRM_FIXTURE, intNpy, tempDir, writeEmbeddings } from './helpers';
 
 function folders() {
   const root = tempDir();
@@ -22,6 +23,24 @@ describe('readEmbeddingPairs', () => {
     expect(Array.from(pairs.gt)).toEqual([10, 10, 10, 20, 20, 20, 30, 30, 30]);
   });
 
+  test("the original's .pt embeddings (a [1, D] view tensor) pair by name with .npy ones", async () => {
+    const { lq, gt } = folders();
+    fs.mkdirSync(lq, { recursive: true });
+    fs.copyFileSync(path.join(SRM_FIXTURE, 'embedding_view.pt'), path.join(lq, 'a.pt'));
+    fs.copyFileSync(path.join(SRM_FIXTURE, 'embedding_offset_view.pt'), path.join(lq, 'b.pt'));
+    const view = await readEmbeddingTensor(path.join(SRM_FIXTURE, 'embedding_view.pt'));
+    const offset = await readEmbeddingTensor(path.join(SRM_FIXTURE, 'embedding_offset_view.pt'));
+    writeEmbeddings(gt, { a: offset.data }, true);
+    fs.copyFileSync(path.join(SRM_FIXTURE, 'embedding_view.pt'), path.join(gt, 'b.pt'));
+    const pairs = await readEmbeddingPairs(lq, gt);
+    expect(pairs.names).toEqual(['a', 'b']);
+    expect(pairs.dim).toBe(16);
+    expect(Array.from(pairs.lq)).toEqual([...view.data, ...offset.data]);
+    expect(Array.from(pairs.gt)).toEqual([...offset.data, ...view.data]);
+    writeEmbeddings(lq, { a: view.data });
+    await expect(readEmbeddingPairs(lq, gt)).rejects.toThrow(`${path.join(lq, 'a.npy')} and ${path.join(lq, 'a.pt')} are two embeddings of one image; keep one`);
+  });
+
   test('an unmatched file is an error naming it', async () => {
     const { lq, gt } = folders();
     writeEmbeddings(lq, { a: [1, 2], b: [3, 4] });
@@ -34,7 +53,7 @@ describe('readEmbeddingPairs', () => {
     const { lq, gt } = folders();
     fs.mkdirSync(lq, { recursive: true });
     writeEmbeddings(gt, { a: [1] });
-    await expect(readEmbeddingPairs(lq, gt)).rejects.toThrow(`no .npy embeddings in ${lq}`);
+    await expect(readEmbeddingPairs(lq, gt)).rejects.toThrow(`no .npy or .pt embeddings in ${lq}`);
     await expect(readEmbeddingPairs(path.join(lq, 'nope'), gt)).rejects.toThrow(/cannot read embedding folder .*nope \(ENOENT\)/);
   });
 

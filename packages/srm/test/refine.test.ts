@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { manualSeed, readNpy, selectBackend, tf } from '@srdiff/core';
+import { manualSeed, readEmbeddingTensor, readNpy, selectBackend, tf } from '@srdiff/core';
 import { SemanticRefinementModule, loadSrm, refine, refineFolder, saveSrmWeights } from '../src';
 import { SRM_FIXTURE, fixture, fixtureMeta, intNpy, relError, tempDir, writeEmbeddings } from './helpers';
 
@@ -66,6 +66,30 @@ describe('refineFolder', () => {
     expect(await refineFolder(lqDir, outDir, model, { skipExisting: true })).toMatchObject({ written: 1, skipped: 4 });
   });
 
+  test("reads the original's .pt embeddings and writes .npy; an existing .pt output is kept, never duplicated", async () => {
+    const root = tempDir();
+    const lqDir = path.join(root, 'LQCLS');
+    const outDir = path.join(root, 'RestoreCLS');
+    fs.mkdirSync(lqDir, { recursive: true });
+    fs.copyFileSync(path.join(SRM_FIXTURE, 'embedding_view.pt'), path.join(lqDir, 'a.pt'));
+    fs.copyFileSync(path.join(SRM_FIXTURE, 'embedding_offset_view.pt'), path.join(lqDir, 'b.pt'));
+    const inputs = await Promise.all(['embedding_view.pt', 'embedding_offset_view.pt'].map((f) => readEmbeddingTensor(path.join(SRM_FIXTURE, f))));
+    expect(await refineFolder(lqDir, outDir, model)).toMatchObject({ total: 2, written: 2 });
+    expect(fs.readdirSync(outDir).sort()).toEqual(['a.npy', 'b.npy']);
+    const expected = refine(model, inputs.map((t) => t.data));
+    for (const [i, name] of ['a', 'b'].entries()) {
+      const t = await readNpy(path.join(outDir, `${name}.npy`));
+      expect(t.shape).toEqual([1, D]);
+      expect(relError(t.data, expected[i]!)).toBeLessThan(1e-6);
+    }
+    const originalOut = path.join(root, 'OriginalRestoreCLS');
+    fs.mkdirSync(originalOut);
+    fs.copyFileSync(path.join(SRM_FIXTURE, 'embedding_view.pt'), path.join(originalOut, 'a.pt'));
+    await expect(refineFolder(lqDir, originalOut, model)).rejects.toThrow(`${path.join(originalOut, 'a.pt')} already exists`);
+    expect(await refineFolder(lqDir, originalOut, model, { skipExisting: true })).toMatchObject({ written: 1, skipped: 1 });
+    expect(fs.readdirSync(originalOut).sort()).toEqual(['a.pt', 'b.npy']);
+  });
+
   test('bad inputs are named: wrong width, non-float file, empty folder, abort', async () => {
     const root = tempDir();
     const lqDir = path.join(root, 'LQCLS');
@@ -75,7 +99,7 @@ describe('refineFolder', () => {
     await expect(refineFolder(lqDir, path.join(root, 'out'), model)).rejects.toThrow(/b\.npy: dtype '<i4' is not a float type/);
     const empty = path.join(root, 'empty');
     fs.mkdirSync(empty);
-    await expect(refineFolder(empty, path.join(root, 'out'), model)).rejects.toThrow(`no .npy embeddings in ${empty}`);
+    await expect(refineFolder(empty, path.join(root, 'out'), model)).rejects.toThrow(`no .npy or .pt embeddings in ${empty}`);
     await expect(refineFolder(lqDir, lqDir, model)).rejects.toThrow(/outDir must differ/);
     const controller = new AbortController();
     controller.abort(new Error('stop now'));
@@ -106,5 +130,27 @@ describe('SRM weights files', () => {
     expect(relError(out.data, io.out!.data)).toBeLessThan(meta.tolerances['io.safetensors:out'].value);
     loaded.dispose();
     await expect(loadSrm(path.join(SRM_FIXTURE, 'nope.safetensors'))).rejects.toThrow(/cannot read SRM weights \(ENOENT\)/);
+  });
+
+  test.each(['srm_best_model.pth', 'srm_epoch_checkpoint.pth', 'srm_ddp_module_prefix.pth'])(
+    "the original's %s loads directly (no conversion), with the reference weights bit for bit",
+    async (file) => {
+      const meta = fixtureMeta();
+      const reference = await fixture('srm/weights.safetensors');
+      const loaded = await loadSrm(path.join(SRM_FIXTURE, file), { numHeads: meta.constructor.num_heads });
+      expect(loaded.config).toEqual({ inputDim: 16, hiddenDim: 32, numLayers: 2, numHeads: 4 });
+      const sd = loaded.stateDict();
+      for (const [k, t] of Object.entries(reference)) expect([k, Buffer.from(sd[k]!.data.buffer).equals(Buffer.from(t.data.slice().buffer))]).toEqual([k, true]);
+      const io = await fixture('srm/io.safetensors');
+      const out = refine(loaded, { shape: io.x!.shape, data: io.x!.data });
+      expect(relError(out.data, io.out!.data)).toBeLessThan(meta.tolerances['io.safetensors:out'].value);
+      loaded.dispose();
+    },
+  );
+
+  test('a .pth that is not an SRM state dict is refused, naming the file', async () => {
+    const file = path.join(tempDir(), 'embedding.pth');
+    fs.copyFileSync(path.join(SRM_FIXTURE, 'embedding_view.pt'), file);
+    await expect(loadSrm(file)).rejects.toThrow(`${file}: not a state dict: the file holds a Tensor`);
   });
 });

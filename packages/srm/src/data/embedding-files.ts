@@ -1,15 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { readNpy } from '@srdiff/core';
+import { embeddingStem, isEmbeddingFileName, readEmbeddingTensor } from '@srdiff/core';
 
 /**
- * One embedding per `.npy` file (what `srdiff extract` writes to `LQCLS/`, `GTCLS/`): float data of
- * shape `[D]`, or `[1, D]` (the original's `.pt` files hold `[1, D]` and its loader squeezes them).
- * Non-float dtypes are refused by core's `readNpy`, naming the file.
+ * One embedding per file: `.npy` (what `srdiff extract` writes to `LQCLS/`, `GTCLS/`, and what
+ * `refine` writes) or the original's torch `.pt` (`sr/getCLS.py`), float data of shape `[D]` or
+ * `[1, D]` (the original's `.pt` files hold `[1, D]` and its loader squeezes them). Non-float
+ * dtypes are refused by core's `readEmbeddingTensor`, naming the file.
  */
 export const EMBEDDING_EXTENSION = '.npy';
 
-/** The `.npy` files of a folder (not recursive, hidden and temporary files skipped), sorted by name. */
+/**
+ * The embedding files (`.npy`, `.pt`) of a folder (not recursive, hidden and temporary files
+ * skipped), sorted by name. Two files for one name (`a.npy` and `a.pt`) are an error naming both.
+ */
 export async function listEmbeddingFiles(dir: string): Promise<string[]> {
   let entries: fs.Dirent[];
   try {
@@ -18,10 +22,16 @@ export async function listEmbeddingFiles(dir: string): Promise<string[]> {
     throw new Error(`@srdiff/srm: cannot read embedding folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   const files = entries
-    .filter((e) => e.isFile() && !e.name.startsWith('.') && path.extname(e.name).toLowerCase() === EMBEDDING_EXTENSION)
+    .filter((e) => e.isFile() && isEmbeddingFileName(e.name))
     .map((e) => e.name)
     .sort();
-  if (!files.length) throw new Error(`@srdiff/srm: no ${EMBEDDING_EXTENSION} embeddings in ${dir} (run \`srdiff extract\` first)`);
+  if (!files.length) throw new Error(`@srdiff/srm: no .npy or .pt embeddings in ${dir} (run \`srdiff extract\` first)`);
+  const byStem = new Map<string, string>();
+  for (const f of files) {
+    const other = byStem.get(embeddingStem(f));
+    if (other) throw new Error(`@srdiff/srm: ${path.join(dir, other)} and ${path.join(dir, f)} are two embeddings of one image; keep one`);
+    byStem.set(embeddingStem(f), f);
+  }
   return files;
 }
 
@@ -37,7 +47,7 @@ export interface EmbeddingFile {
  * and the width expected.
  */
 export async function readEmbeddingFile(file: string, expectedDim?: number): Promise<EmbeddingFile> {
-  const t = await readNpy(file);
+  const t = await readEmbeddingTensor(file);
   const width = t.shape[t.shape.length - 1];
   if (!t.shape.length || width === undefined || t.shape.slice(0, -1).some((n) => n !== 1)) {
     throw new Error(`${file}: expected one embedding of shape [D] or [1, D], got shape [${t.shape.join(', ')}]`);

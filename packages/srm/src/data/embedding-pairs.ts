@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Rng } from '@srdiff/core';
-import { EMBEDDING_EXTENSION, listEmbeddingFiles, mapLimited, readEmbeddingFile } from './embedding-files';
+import { embeddingStem } from '@srdiff/core';
+import { listEmbeddingFiles, mapLimited, readEmbeddingFile } from './embedding-files';
 
 /**
  * The SRM's training data: `(LQ, GT)` embedding pairs held as two row-major `[count, dim]` float32
@@ -44,20 +45,21 @@ export interface ReadEmbeddingPairsOptions {
 }
 
 /**
- * Reads `(LQ, GT)` pairs from two folders of `.npy` embeddings matched by basename
- * (`LQCLS/0001.npy` with `GTCLS/0001.npy`) — not by sort order, as the original's loader does. A file
+ * Reads `(LQ, GT)` pairs from two folders of embeddings (`.npy` or the original's `.pt`) matched by
+ * name (`LQCLS/0001.npy` with `GTCLS/0001.npy`, or `0001.pt`) — not by sort order, as the original's loader does. A file
  * without a partner, an empty folder, a non-float file or a width mismatch is an error naming the file.
  */
 export async function readEmbeddingPairs(lqDir: string, gtDir: string, options: ReadEmbeddingPairsOptions = {}): Promise<EmbeddingPairs> {
   const [lqFiles, gtFiles] = await Promise.all([listEmbeddingFiles(lqDir), listEmbeddingFiles(gtDir)]);
-  const gtSet = new Set(gtFiles);
-  const lqSet = new Set(lqFiles);
-  const lonelyLq = lqFiles.filter((f) => !gtSet.has(f));
-  const lonelyGt = gtFiles.filter((f) => !lqSet.has(f));
+  // Matched by name without extension: LQCLS/0001.pt pairs with GTCLS/0001.npy.
+  const gtByStem = new Map(gtFiles.map((f) => [embeddingStem(f), f]));
+  const lqStems = new Set(lqFiles.map(embeddingStem));
+  const lonelyLq = lqFiles.filter((f) => !gtByStem.has(embeddingStem(f)));
+  const lonelyGt = gtFiles.filter((f) => !lqStems.has(embeddingStem(f)));
   if (lonelyLq.length || lonelyGt.length) {
     const lines = [
-      ...lonelyLq.slice(0, 5).map((f) => `${path.join(lqDir, f)} has no partner ${path.join(gtDir, f)}`),
-      ...lonelyGt.slice(0, 5).map((f) => `${path.join(gtDir, f)} has no partner ${path.join(lqDir, f)}`),
+      ...lonelyLq.slice(0, 5).map((f) => `${path.join(lqDir, f)} has no partner ${path.join(gtDir, `${embeddingStem(f)}.npy`)} (or .pt)`),
+      ...lonelyGt.slice(0, 5).map((f) => `${path.join(gtDir, f)} has no partner ${path.join(lqDir, `${embeddingStem(f)}.npy`)} (or .pt)`),
     ];
     const more = lonelyLq.length + lonelyGt.length - lines.length;
     throw new Error(`@srdiff/srm: unmatched embeddings (pairs are matched by basename):\n  ${lines.join('\n  ')}${more > 0 ? `\n  … and ${more} more` : ''}`);
@@ -70,12 +72,12 @@ export async function readEmbeddingPairs(lqDir: string, gtDir: string, options: 
   let done = 0;
   await mapLimited(lqFiles, options.concurrency ?? 32, async (name, i) => {
     if (options.signal?.aborted) throw abortError(options.signal);
-    const [a, b] = await Promise.all([readEmbeddingFile(path.join(lqDir, name), dim), readEmbeddingFile(path.join(gtDir, name), dim)]);
+    const [a, b] = await Promise.all([readEmbeddingFile(path.join(lqDir, name), dim), readEmbeddingFile(path.join(gtDir, gtByStem.get(embeddingStem(name))!), dim)]);
     lq.set(a.data, i * dim);
     gt.set(b.data, i * dim);
     options.onProgress?.({ done: ++done, total });
   });
-  return { names: lqFiles.map((f) => f.slice(0, -EMBEDDING_EXTENSION.length)), dim, count: total, lq, gt };
+  return { names: lqFiles.map(embeddingStem), dim, count: total, lq, gt };
 }
 
 /** The pairs at `indices`, in that order. */

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { CHECKPOINT_FORMAT, parseCheckpoint, parseSafetensors, writeSafetensors, type TensorDict } from '@srdiff/core';
+import { CHECKPOINT_FORMAT, parseCheckpoint, parseSafetensors, readTorchFile, stripModulePrefix, torchFileFormat, torchStateDict, writeSafetensors, type TensorDict } from '@srdiff/core';
 import { resolveSrmConfig, type SrmConfig } from '../config';
 import { SemanticRefinementModule, type FromStateDictOptions } from '../models/semantic-refinement-module';
 
@@ -21,12 +21,13 @@ export async function saveSrmWeights(file: string, model: SemanticRefinementModu
 }
 
 /**
- * Loads an SRM from a safetensors file: the plain weights written by {@link saveSrmWeights}, a
- * training checkpoint of `trainSrm` (its `model` group), or a state dict converted from the
- * original `.pth` — `safetensors.torch.save_file(torch.load(p), out)` for `best_model.pth`,
- * `torch.load(p)['model_state_dict']` for the `epoch_*.pth` checkpoints. For converted files the shape
- * is read off the weights and `numHeads` (not recoverable, irrelevant on length-1 sequences)
- * defaults to the original's 8.
+ * Loads an SRM from: the plain weights written by {@link saveSrmWeights}, a training checkpoint of
+ * `trainSrm` (its `model` group), the original's own files read directly — `best_model.pth`
+ * (`torch.save(model.state_dict())`) and the `{epoch, model_state_dict, optimizer_state_dict, loss}`
+ * epoch checkpoints (their `model_state_dict`), zip or legacy format, any float dtype — or a state
+ * dict converted to safetensors. A `module.` prefix (a DataParallel model's) is stripped. For the
+ * original's files the shape is read off the weights and `numHeads` (not recoverable, irrelevant on
+ * length-1 sequences) defaults to the original's 8.
  */
 export async function loadSrm(file: string, options: Omit<FromStateDictOptions, 'source'> = {}): Promise<SemanticRefinementModule> {
   let bytes: Buffer;
@@ -34,6 +35,10 @@ export async function loadSrm(file: string, options: Omit<FromStateDictOptions, 
     bytes = await fs.promises.readFile(file);
   } catch (err) {
     throw new Error(`${file}: cannot read SRM weights (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (torchFileFormat(bytes.subarray(0, 16))) {
+    const { tensors } = torchStateDict(await readTorchFile(bytes, { source: file }), file);
+    return build(stripModulePrefix(tensors).tensors, undefined, file, options);
   }
   const { tensors, metadata } = parseSafetensors(bytes, file);
   if (metadata.format === CHECKPOINT_FORMAT) {
@@ -50,7 +55,7 @@ export async function loadSrm(file: string, options: Omit<FromStateDictOptions, 
       throw new Error(`${file}: metadata "config" is not valid JSON`);
     }
   }
-  return build(tensors, stored, file, options);
+  return build(stored ? tensors : stripModulePrefix(tensors).tensors, stored, file, options);
 }
 
 function build(weights: TensorDict, stored: Partial<SrmConfig> | undefined, file: string, options: Omit<FromStateDictOptions, 'source'>): SemanticRefinementModule {
