@@ -1,13 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { selectBackend } from '@srdiff/core';
-import { IMAGE_EXTENSIONS, readImage, writeImage } from '@srdiff/data';
+import { removeStaleTemporaries, selectBackend } from '@srdiff/core';
+import { IMAGE_EXTENSIONS, readImage, readImageInfo, writeImage } from '@srdiff/data';
 import { UsageError } from '../cli/args';
 import type { Command } from '../cli/command';
 import { defaultSdeSection, samplingSde } from '../options/package-options';
 import { resolveUnetModel } from '../pipeline/resolve-model';
 import { SemanticContext } from '../pipeline/semantic-context';
 import { createEngine } from '../restore/engine';
+import { nameFile } from '../restore/evaluate-dataset';
+import { planOutputs } from '../restore/output-names';
+import { checkPixelLimit, MAX_PIXELS_FLAG, maxPixelsFrom } from '../restore/pixel-limit';
 import { restoreImage } from '../restore/restore-image';
 import { Progress } from '../ui/progress';
 import { BACKEND_FLAG, ENGINE_FLAG } from './common';
@@ -24,7 +27,7 @@ export const restoreCommand: Command = {
     positionals: ['image or folder'],
     options: {
       model: { type: 'string', valueName: 'PATH', description: 'run folder, checkpoint or UNet weights', required: true },
-      out: { type: 'string', valueName: 'DIR', description: 'output folder (same file names, PNG)', default: 'restored' },
+      out: { type: 'string', valueName: 'DIR', description: 'output folder (same names, PNG; inputs that share a name keep their extension: a.jpg.png); never an input is overwritten', default: 'restored' },
       vlm: { type: 'string', valueName: 'ID', description: "VLM for the semantic context (default: the run's; 'tiny' = bundled demo model)" },
       srm: { type: 'string', valueName: 'PATH', description: "SRM refining the context (default: the run's srm.path)" },
       'no-srm': { type: 'boolean', description: 'use the raw VLM embedding (models trained on LQCLS)', default: false },
@@ -36,6 +39,7 @@ export const restoreCommand: Command = {
       engine: { ...ENGINE_FLAG, default: 'auto' },
       backend: { ...BACKEND_FLAG, default: 'auto' },
       offline: { type: 'boolean', description: 'never download the VLM', default: false },
+      'max-megapixels': MAX_PIXELS_FLAG,
     },
     examples: ['srdiff restore photo.jpg --model runs/hazy --out restored/', 'srdiff restore big.png --model unet.safetensors --srm srm.safetensors --vlm Xenova/clip-vit-base-patch32'],
   },
@@ -46,12 +50,19 @@ export const restoreCommand: Command = {
       throw new UsageError(`--overlap (${flags.overlap}) must be smaller than --tile (${flags.tile})`, 'restore');
     }
     const files = listInputs(input);
+    // Before any model loads: where each output goes (never over an input) and what the images cost.
+    const plan = planOutputs(files, flags.out as string, (m) => new UsageError(m));
+    plan.renamed.forEach((r) => log(`restore: ${r}`));
+    const infos = await Promise.all(files.map((file) => readImageInfo(file)));
     await selectBackend(flags.backend as 'auto');
     const model = await resolveUnetModel(flags.model as string);
     const run = model.runOptions;
     const sdeOptions = run?.sde ?? defaultSdeSection();
     const sde = samplingSde(sdeOptions, (flags.steps as number | undefined) ?? sdeOptions.sample_T);
     if (!run) log(`restore: ${model.source} carries no training options; using max_sigma ${sdeOptions.max_sigma}, T ${sdeOptions.T}, ${sdeOptions.schedule}`);
+    checkPixelLimit(infos, maxPixelsFrom(flags['max-megapixels']), { tile: flags.tile as number, overlap: flags.overlap as number, steps: sde.steps });
+    const stale = await removeStaleTemporaries(flags.out as string);
+    if (stale.length) log(`restore: removed ${stale.length} temporary file(s) an interrupted run left in ${flags.out}`);
 
     let context: SemanticContext | undefined;
     if (model.config.use_image_context) {
@@ -66,22 +77,26 @@ export const restoreCommand: Command = {
     const engine = await createEngine(flags.engine as 'auto', model.weights, model.config, { onnxCache: writableCache(model.source) });
     log(`restore: ${files.length} image(s), ${engine.name} engine, ${flags.mode ?? sdeOptions.sampling_mode} sampling in ${sde.steps} steps, tiles of ${flags.tile} px`);
     try {
-      for (const file of files) {
+      for (const { input: file, output: target } of plan.targets) {
         signal.throwIfAborted();
-        const image = await readImage(file);
-        const embedding = context ? await context.embed(file) : undefined;
         const progress = new Progress({ label: path.basename(file), total: 100, unit: '%' });
-        const restored = await restoreImage(image, embedding, sde, engine, {
-          method: (flags.mode as 'posterior' | undefined) ?? sdeOptions.sampling_mode,
-          seed: flags.seed as number,
-          tile: flags.tile as number,
-          overlap: flags.overlap as number,
-          signal,
-          onStep: (done, total) => progress.update(Math.floor((100 * done) / total)),
-        });
-        progress.finish();
-        const target = path.join(flags.out as string, `${path.basename(file, path.extname(file))}.png`);
-        await writeImage(target, restored);
+        try {
+          const image = await readImage(file);
+          const embedding = context ? await context.embed(file) : undefined;
+          const restored = await restoreImage(image, embedding, sde, engine, {
+            method: (flags.mode as 'posterior' | undefined) ?? sdeOptions.sampling_mode,
+            seed: flags.seed as number,
+            tile: flags.tile as number,
+            overlap: flags.overlap as number,
+            signal,
+            onStep: (done, total) => progress.update(Math.floor((100 * done) / total)),
+          });
+          progress.finish();
+          await writeImage(target, restored);
+        } catch (err) {
+          progress.finish();
+          throw signal.aborted ? err : nameFile(err as Error, file);
+        }
         out(`${file} → ${target}`);
       }
     } finally {

@@ -1,15 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { selectBackend, writeFileAtomic } from '@srdiff/core';
+import { selectBackend } from '@srdiff/core';
 import { UsageError } from '../cli/args';
 import type { Command } from '../cli/command';
 import { loadOptions } from '../options/load-options';
 import { samplingSde } from '../options/package-options';
 import { TEST_OPTIONS_SCHEMA, type TestOptions } from '../options/test-options';
-import { openDataset } from '../pipeline/dataset';
+import { openDataset, type Phase } from '../pipeline/dataset';
 import { resolveUnetModel } from '../pipeline/resolve-model';
 import { createEngine, onnxCachePath } from '../restore/engine';
 import { evaluateDataset, type DatasetEvaluation } from '../restore/evaluate-dataset';
+import { writeEvaluationFiles } from '../restore/metrics-files';
+import { checkPixelLimit, MAX_PIXELS_FLAG, maxPixelsFrom } from '../restore/pixel-limit';
+import { checkRunName } from '../training/run-dir';
 import { Progress } from '../ui/progress';
 import { formatTable } from '../ui/table';
 import { BACKEND_FLAG, ENGINE_FLAG, OPTION_FILE_FLAGS, collectSets } from './common';
@@ -33,6 +36,7 @@ export const testCommand: Command = {
       'max-images': { type: 'number', integer: true, min: 1, description: 'test at most this many images per set' },
       tile: { type: 'number', integer: true, min: 1, description: 'restore images larger than this in overlapping tiles' },
       srm: { type: 'string', valueName: 'PATH', description: 'SRM that computes RestoreCLS when a test set lacks it (srm.path)' },
+      'max-megapixels': MAX_PIXELS_FLAG,
       backend: BACKEND_FLAG,
       engine: ENGINE_FLAG,
     },
@@ -49,6 +53,7 @@ export const testCommand: Command = {
       }),
     );
     warnings.forEach((w) => log(`warning: ${w}`));
+    checkRunName(options.name, flags.opt as string | undefined);
     if (!options.path.pretrain_model_G) throw new UsageError('no model: pass --model <run folder|checkpoint|weights> or set path.pretrain_model_G', 'test');
     const sets = Object.entries(options.datasets);
     if (!sets.length) throw new UsageError('no test data: pass --data <root> or define datasets.<name> with dataroot or dataroot_LQ/dataroot_GT', 'test');
@@ -64,14 +69,17 @@ export const testCommand: Command = {
     const results: Record<string, DatasetEvaluation> = {};
     try {
       for (const [name, ds] of sets) {
-        const dataset = await openDataset(ds, 'val', options.distortion, model.config as never, srmPath, log);
+        const phase = (flags.data ? flags.phase : 'val') as Phase;
+        const dataset = await openDataset(ds, phase, options.distortion, model.config as never, srmPath, log, `datasets.${name}`);
         const total = Math.min(dataset.length, ds.max_images ?? Infinity);
+        checkPixelLimit(dataset.pairs.slice(0, total).map((p) => ({ file: p.lq, width: p.width, height: p.height })), maxPixelsFrom(flags['max-megapixels']), { tile: options.test.tile ?? undefined, steps: sde.steps * options.test.best_of });
         const totalSteps = total * sde.steps * options.test.best_of;
         const progress = new Progress({ label: `test ${name}`, total: totalSteps, unit: 'step' });
         let imagesDone = 0;
         const evaluation = await evaluateDataset(dataset, {
           sde, engine, method: sdeOptions.sampling_mode, seed: options.test.seed, bestOf: options.test.best_of, cropBorder: options.test.crop_border,
           outDir: path.join(resultsRoot, name), tile: options.test.tile ?? undefined, maxImages: ds.max_images ?? undefined, signal,
+          onSkip: ds.on_error === 'skip' ? (pair, err) => progress.log(`warning: skipping ${pair.lq} (${err.message}); datasets.${name}.on_error: skip`) : undefined,
           onStep: (done) => progress.update(Math.min(totalSteps, imagesDone * options.test.best_of * sde.steps + done)),
           onImage: (done, _total, row) => {
             imagesDone = done;
@@ -81,7 +89,7 @@ export const testCommand: Command = {
         progress.finish();
         results[name] = evaluation;
         out(reportEvaluation(name, evaluation, options.test.crop_border));
-        await writeResults(path.join(resultsRoot, name), evaluation, { model: model.source, engine: engine.name, sde: sdeOptions, steps: sde.steps, crop_border: options.test.crop_border, seed: options.test.seed });
+        await writeEvaluationFiles(path.join(resultsRoot, name), evaluation, { model: model.source, engine: engine.name, sde: sdeOptions, steps: sde.steps, crop_border: options.test.crop_border, seed: options.test.seed });
       }
     } finally {
       await engine.dispose();
@@ -100,13 +108,6 @@ export function reportEvaluation(name: string, e: DatasetEvaluation, crop: numbe
     `${name}: ${protocol}; crop border ${crop}; ${e.seconds.toFixed(0)} s`,
     formatTable(['task', 'images', 'PSNR LQ', 'PSNR restored', 'SSIM LQ', 'SSIM restored', 'PSNR-Y', 'SSIM-Y'], rows),
   ].join('\n');
-}
-
-async function writeResults(dir: string, e: DatasetEvaluation, info: Record<string, unknown>): Promise<void> {
-  await writeFileAtomic(path.join(dir, 'metrics.json'), JSON.stringify({ ...info, best_of: e.bestOf, mean: e.mean, lq_mean: e.lqMean, by_task: e.byTask, rows: e.rows }, null, 2));
-  const header = 'task,name,psnr,ssim,psnr_y,ssim_y,lq_psnr,lq_ssim,lq_psnr_y,lq_ssim_y';
-  const lines = e.rows.map((r) => [r.task, r.name, r.psnr, r.ssim, r.psnrY, r.ssimY, r.lq.psnr, r.lq.ssim, r.lq.psnrY, r.lq.ssimY].join(','));
-  await writeFileAtomic(path.join(dir, 'metrics.csv'), [header, ...lines].join('\n') + '\n');
 }
 
 /** The ONNX cache beside the weights when that folder is writable (else in memory). */

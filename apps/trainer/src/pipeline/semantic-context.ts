@@ -13,6 +13,7 @@ export class SemanticContext {
     private readonly vlm: ClipExtractor,
     private readonly srm: SemanticRefinementModule | undefined,
     readonly width: number,
+    private readonly srmSource?: string,
   ) {}
 
   static async create(options: { vlm: string; srm?: string; offline?: boolean; log?: (s: string) => void }): Promise<SemanticContext> {
@@ -25,18 +26,29 @@ export class SemanticContext {
       srm.dispose();
       throw new Error(`the SRM takes ${srm.config.inputDim}-wide embeddings but ${vlm.id} produces ${vlm.width}; use the VLM the SRM was trained with`);
     }
-    return new SemanticContext(vlm, srm, vlm.width);
+    return new SemanticContext(vlm, srm, vlm.width, options.srm);
   }
 
-  /** The context vector for an image file. */
+  /** The context vector for an image file; a non-finite one (it would restore to NaN, i.e. black) is an error naming the file and its source. */
   async embed(file: string): Promise<Float32Array> {
     const [embedding] = await this.vlm.extract([file]);
     if (!embedding) throw new Error(`${file}: could not be embedded`);
-    return this.srm ? refine(this.srm, [embedding])[0]! : embedding;
+    checkFiniteEmbedding(embedding, file, `the VLM ${this.vlm.id}`);
+    if (!this.srm) return embedding;
+    const refined = refine(this.srm, [embedding])[0]!;
+    checkFiniteEmbedding(refined, file, `the SRM ${this.srmSource}`);
+    return refined;
   }
 
   async dispose(): Promise<void> {
     await this.vlm.dispose();
     this.srm?.dispose();
+  }
+}
+
+function checkFiniteEmbedding(e: Float32Array, file: string, source: string): void {
+  const bad = e.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new Error(`${file}: its semantic embedding from ${source} is not finite (${e[bad]} at index ${bad}); the restored image would be black — check that model's weights`);
   }
 }
