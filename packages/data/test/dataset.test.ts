@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeNpy } from '@srdiff/core';
+import { readEmbeddingTensor, writeNpy } from '@srdiff/core';
 import { DatasetError, discoverDataset, PairedDataset } from '../src';
 import { tempDir, writeAny } from './helpers';
 
@@ -133,6 +133,25 @@ describe('embeddings', () => {
     expect(index.pairs.every((p) => p.embedding?.includes('LQCLS'))).toBe(true);
     index = await discoverDataset({ root, phase: 'train' }, { embeddings: 'none' });
     expect(index.pairs.every((p) => p.embedding === undefined)).toBe(true);
+  });
+
+  test("the original's .pt embeddings ([1, D] view tensors) are found and read beside .npy; both for one pair is an error", async () => {
+    const t = task('train', 'hazy');
+    await makePair(t, 'a');
+    await makePair(t, 'b');
+    const pt = path.join(__dirname, 'fixtures', 'embedding_view.pt');
+    fs.mkdirSync(path.join(t, 'LQCLS'), { recursive: true });
+    fs.copyFileSync(pt, path.join(t, 'LQCLS', 'a.pt'));
+    await writeNpy(path.join(t, 'LQCLS', 'b.npy'), { shape: [16], data: new Float32Array(16).fill(2) });
+    const index = await discoverDataset({ root, phase: 'train' });
+    expect(index.pairs.map((p) => path.basename(p.embedding!))).toEqual(['a.pt', 'b.npy']);
+    const ds = new PairedDataset(index);
+    expect(Array.from((await ds.readEmbedding(0))!)).toEqual(Array.from((await readEmbeddingTensor(pt)).data));
+    expect((await ds.readEmbedding(0))!.length).toBe(16);
+    await writeNpy(path.join(t, 'LQCLS', 'a.npy'), { shape: [16], data: new Float32Array(16) });
+    const err = await errorOf(discoverDataset({ root, phase: 'train' }));
+    expect(err.problem).toBe('duplicate-name');
+    expect(err.message).toContain(`${path.join(t, 'LQCLS', 'a.npy')} and ${path.join(t, 'LQCLS', 'a.pt')}: two embeddings for "a"; keep one`);
   });
 
   test('a malformed embedding is an error naming the file', async () => {

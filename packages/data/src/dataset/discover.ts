@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { EMBEDDING_FILE_EXTENSIONS, findEmbeddingFile } from '@srdiff/core';
 import { DatasetError, type DatasetProblem } from '../errors';
 import { isImageFile } from '../io/formats';
 import { readImageInfo, type ImageInfo } from '../io/decode';
@@ -23,7 +24,7 @@ export interface ImagePair {
   task: string;
   lq: string;
   gt: string;
-  /** `.npy` embedding file, when the dataset has embeddings. */
+  /** Embedding file (`.npy`, or the original's `.pt`), when the dataset has embeddings. */
   embedding?: string;
   /** Size after EXIF orientation (0 when sizes were not checked). */
   width: number;
@@ -60,7 +61,7 @@ export interface LayoutSource {
 export interface FolderSource {
   dataroot_LQ: string;
   dataroot_GT: string;
-  /** Folder of `<name>.npy` embeddings; default: `auto` looks beside `dataroot_LQ` (../RestoreCLS, ../LQCLS). */
+  /** Folder of `<name>.npy` (or `<name>.pt`) embeddings; default: `auto` looks beside `dataroot_LQ` (../RestoreCLS, ../LQCLS). */
   embeddings_dir?: string;
   /** Task label of these pairs; default the name of the folder holding `dataroot_LQ`. */
   task?: string;
@@ -234,9 +235,16 @@ function pairTask(folders: TaskFolders, problems: SkippedPair[]): ImagePair[] {
     }
     const pair: ImagePair = { name, task, lq: lqFiles[0]!, gt: gtFiles[0]!, width: 0, height: 0 };
     if (embeddingDir) {
-      const file = path.join(embeddingDir, `${name}.npy`);
-      if (!fs.existsSync(file)) {
-        problems.push({ task, name, problem: 'missing-embedding', reason: `pair "${name}" (${pair.lq}) has no embedding ${file}`, files: [pair.lq, file] });
+      let file: string | undefined;
+      try {
+        file = findEmbeddingFile(embeddingDir, name); // <name>.npy, or the original's <name>.pt
+      } catch (err) {
+        problems.push({ task, name, problem: 'duplicate-name', reason: (err as Error).message, files: EMBEDDING_FILE_EXTENSIONS.map((e) => path.join(embeddingDir, name + e)) });
+        continue;
+      }
+      if (!file) {
+        const expected = path.join(embeddingDir, `${name}.npy`);
+        problems.push({ task, name, problem: 'missing-embedding', reason: `pair "${name}" (${pair.lq}) has no embedding ${expected} (or .pt)`, files: [pair.lq, expected] });
         continue;
       }
       pair.embedding = file;

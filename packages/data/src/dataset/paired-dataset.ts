@@ -1,4 +1,4 @@
-import { readNpy, type HostTensor, type Rng } from '@srdiff/core';
+import { readEmbeddingTensor, type HostTensor, type Rng } from '@srdiff/core';
 import { DatasetError } from '../errors';
 import { rawToFloat, readRawImage, type DecodeOptions, type ImageInfo, type RawImage } from '../io/decode';
 import { drawPlacement, extractPatch, type AugmentOptions, type PatchPlacement } from './augment';
@@ -123,13 +123,13 @@ export class PairedDataset {
     return { pair, lq, gt };
   }
 
-  /** The pair's embedding as a vector (`.npy` of shape [D] or [1, D]), or undefined without embeddings. */
+  /** The pair's embedding as a vector (`.npy` or the original's `.pt`, of shape [D] or [1, D]), or undefined without embeddings. */
   async readEmbedding(i: number): Promise<Float32Array | undefined> {
     const file = this.pairAt(i).embedding;
     if (!file) return undefined;
     let pending = this.embeddingCache.get(file);
     if (!pending) {
-      pending = readNpy(file).then((t) => {
+      pending = readEmbeddingTensor(file).then((t) => {
         if (!(t.shape.length === 1 || (t.shape.length === 2 && t.shape[0] === 1)) || t.data.length === 0) {
           throw new DatasetError('bad-embedding', `${file}: expected an embedding of shape [D] or [1, D], got (${t.shape.join(', ')})`, [file]);
         }
