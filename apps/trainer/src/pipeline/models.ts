@@ -5,6 +5,9 @@ import { resolveUnetConfig, type UNetConfig } from '@srdiff/unet';
 /** `--model tiny`: the bundled random 16-wide CLIP (offline demos and tests only). */
 export const TINY_CLIP_ALIAS = 'tiny';
 
+/** `--vlm tiny-blip`: the bundled random 32-wide BLIP, the paper's VLM at a tiny size (offline demos and tests only). */
+export const TINY_BLIP_ALIAS = 'tiny-blip';
+
 /** The folder of bundled assets, from the sources (`src/…`) and from the build (`dist/…`). */
 export function assetsDir(): string {
   for (const candidate of [path.join(__dirname, '..', 'assets'), path.join(__dirname, '..', '..', 'assets')]) {
@@ -23,6 +26,12 @@ export function resolveVlmModel(model: string, flag = '--model'): { model: strin
     return {
       model: path.join(assetsDir(), 'tiny-clip'),
       note: `using the bundled tiny random CLIP (16-wide, meaningless embeddings: for demos and tests; pass ${flag} Xenova/clip-vit-base-patch32 for real use)`,
+    };
+  }
+  if (model === TINY_BLIP_ALIAS) {
+    return {
+      model: path.join(assetsDir(), 'tiny-blip'),
+      note: `using the bundled tiny random BLIP (32-wide, meaningless embeddings: for demos and tests; pass ${flag} Salesforce/blip-image-captioning-base for real use)`,
     };
   }
   return { model };
