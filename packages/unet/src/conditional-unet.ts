@@ -85,9 +85,9 @@ export class ConditionalUNet extends Module {
   }
 
   /**
-   * Builds the network and loads its weights by name: from a safetensors file (an original
-   * checkpoint converted with one Python line, see the README, or one written by {@link save}) or
-   * from a state dict in memory. Without `config`, the config recorded in the file is used, else
+   * Builds the network and loads its weights by name: from a weights file (the original's
+   * `lastest_G.pth` / EMA `.pth` as they are, a safetensors file such as one written by
+   * {@link save}) or from a state dict in memory. Without `config`, the config recorded in the file is used, else
    * the one the keys and shapes imply ({@link inferUnetConfig}). A state dict of another config
    * fails with the mismatching keys and the config the weights look like.
    */

@@ -1,10 +1,13 @@
-import { readSafetensors, type TensorDict, writeSafetensors } from '@srdiff/core';
+import { readStateDictFile, type TensorDict, writeSafetensors } from '@srdiff/core';
 import type { UNetConfig } from './config';
 
 /** Metadata key under which our checkpoints record the network's config (JSON). */
 export const CONFIG_METADATA_KEY = 'srdiff.unet.config';
 
-/** A state dict: a safetensors file path, or tensors already in memory (PyTorch names and layouts). */
+/**
+ * A state dict: a weights file path (safetensors, or the original's `torch.save` file: `lastest_G.pth`,
+ * `lastest_EMA.pth`, zip or legacy), or tensors already in memory (PyTorch names and layouts).
+ */
 export type StateDictSource = string | TensorDict;
 
 export interface LoadedStateDict {
@@ -15,13 +18,16 @@ export interface LoadedStateDict {
   source: string;
 }
 
-/** Reads a state dict from a safetensors file (e.g. an original `.pth` converted with `safetensors.torch.save_file`). */
+/**
+ * Reads a state dict from a file: safetensors, or the original's `.pth` directly (core's
+ * `readStateDictFile`: no Python, any float dtype, a `module.` prefix of DataParallel stripped).
+ */
 export async function readStateDict(source: StateDictSource): Promise<LoadedStateDict> {
   if (typeof source !== 'string') {
-    if (source === null || typeof source !== 'object') throw new TypeError('ConditionalUNet.fromStateDict: expected a safetensors path or a state dict object');
+    if (source === null || typeof source !== 'object') throw new TypeError('ConditionalUNet.fromStateDict: expected a weights file path or a state dict object');
     return { tensors: source, source: 'the given state dict' };
   }
-  const { tensors, metadata } = await readSafetensors(source);
+  const { tensors, metadata } = await readStateDictFile(source);
   let config: UNetConfig | undefined;
   const recorded = metadata[CONFIG_METADATA_KEY];
   if (recorded) {

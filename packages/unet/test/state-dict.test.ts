@@ -1,8 +1,9 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { manualSeed, readSafetensors, selectBackend, StateDictError, tf, type TensorDict } from '@srdiff/core';
-import { CONFIG_METADATA_KEY, ConditionalUNet, inferUnetConfig } from '../src';
+import { CONFIG_METADATA_KEY, ConditionalUNet, inferUnetConfig, readStateDict } from '../src';
 import { REFERENCE_DIR, nhwc, referenceMeta, referenceTensors } from './helpers';
 
 const meta = referenceMeta();
@@ -91,6 +92,21 @@ describe('fromStateDict / save', () => {
     expect(Object.keys(a).filter((k) => !sameValues(a[k]!.data, b[k]!.data))).toEqual([]);
     model.dispose();
     loaded.dispose();
+  });
+
+  test("the original's lastest_G.pth loads as it is (no Python): every tensor bit-exact, in torch.save's order, config inferred", async () => {
+    const pth = path.join(REFERENCE_DIR, 'lastest_G.pth');
+    const expected = JSON.parse(fs.readFileSync(path.join(REFERENCE_DIR, 'lastest_G.structure.json'), 'utf8')) as { sha256: string; structure: { dict: [string, { shape: number[] }][] } };
+    expect(crypto.createHash('sha256').update(fs.readFileSync(pth)).digest('hex')).toBe(expected.sha256);
+    const ref = await referenceTensors('weights.safetensors');
+    const loaded = await readStateDict(pth);
+    expect(Object.keys(loaded.tensors)).toEqual(expected.structure.dict.map(([k]) => k));
+    expect(Object.entries(loaded.tensors).filter(([k, t]) => !sameValues(t.data, ref[k]!.data) || t.shape.join() !== ref[k]!.shape.join()).map(([k]) => k)).toEqual([]);
+    const model = await ConditionalUNet.fromStateDict(pth);
+    expect(model.config).toEqual(meta.constructor);
+    const sd = model.stateDict();
+    expect(meta.params.filter(([k]) => !sameValues(sd[k]!.data, ref[k]!.data))).toEqual([]);
+    model.dispose();
   });
 
   test('a DataParallel `module.` prefix is stripped', async () => {
