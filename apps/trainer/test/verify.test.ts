@@ -15,6 +15,7 @@ const SOURCES: Record<string, string> = {
   unet: 'unet/test/fixtures/unet',
   metrics: 'metrics/test/fixtures/metrics',
   'tiny-clip': 'vlm/test/fixtures/tiny-clip',
+  'tiny-blip': 'vlm/test/fixtures/tiny-blip',
 };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'srdiff-verify-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -35,7 +36,7 @@ test('every case of the reference passes and the summary counts them', async () 
   const code = await runCli(['verify', '--reference', ref, '--json', path.join(tmp, 'rows.json')], { out: (s) => lines.push(s), log: () => undefined });
   const text = lines.join('\n');
   expect(code).toBe(0);
-  for (const c of ['sde', 'srm', 'unet', 'metrics', 'tiny-clip/rgb_50x40']) expect(text).toMatch(new RegExp(`^${c.replace('/', '\\/')}\\s.*pass$`, 'm'));
+  for (const c of ['sde', 'srm', 'unet', 'metrics', 'tiny-clip/rgb_50x40', 'tiny-blip/rgb_wide_57x23', 'tiny-blip/gray_29x29']) expect(text).toMatch(new RegExp(`^${c.replace('/', '\\/')}\\s.*pass$`, 'm'));
   const rows = JSON.parse(fs.readFileSync(path.join(tmp, 'rows.json'), 'utf8'));
   expect(rows.length).toBeGreaterThan(300);
   expect(text).toMatch(new RegExp(`^${rows.length} passed, 0 failed$`, 'm'));
@@ -51,4 +52,21 @@ test('a tampered reference fails with a non-zero exit and names the key', async 
   const code = await runCli(['verify', '--reference', ref, '--cases', 'unet'], { out: (s) => lines.push(s), log: () => undefined });
   expect(code).toBe(1);
   expect(lines.join('\n')).toMatch(/^unet\s+io\.safetensors:out\s.*FAIL$/m);
+});
+
+test('a BLIP reference set under another name runs as a BLIP case; a tampered embedding fails', async () => {
+  const ref = path.join(tmp, 'blip');
+  fs.mkdirSync(ref, { recursive: true });
+  fs.cpSync(path.join(PACKAGES, SOURCES['tiny-blip']!), path.join(ref, 'blip-other'), { recursive: true });
+  const lines: string[] = [];
+  expect(await runCli(['verify', '--reference', ref, '--cases', 'tiny-blip', '--all'], { out: (s) => lines.push(s), log: () => undefined })).toBe(0);
+  expect(lines.join('\n')).toMatch(/^blip-other\/rgb_wide_57x23\s+cls_embedding \(fast\)\s.*pass$/m);
+
+  const file = path.join(ref, 'blip-other', 'expected.json');
+  const expected = JSON.parse(fs.readFileSync(file, 'utf8'));
+  expected.images[2].cls_embedding_slow.data[3] += 1e-3;
+  fs.writeFileSync(file, JSON.stringify(expected));
+  const bad: string[] = [];
+  expect(await runCli(['verify', '--reference', path.join(ref, 'blip-other')], { out: (s) => bad.push(s), log: () => undefined })).toBe(1);
+  expect(bad.join('\n')).toMatch(/^blip-other\/gray_29x29\s+cls_embedding \(slow\)\s.*FAIL$/m);
 });

@@ -5,7 +5,7 @@ import { verifyMetricsReference } from '@srdiff/metrics';
 import { verifySdeReference } from '@srdiff/sde';
 import { verifySrmReference } from '@srdiff/srm';
 import { verifyUnetReference } from '@srdiff/unet';
-import { verifyClipReference } from '@srdiff/vlm';
+import { verifyBlipReference, verifyClipReference } from '@srdiff/vlm';
 import type { Command } from '../cli/command';
 
 /** The parity cases `srdiff verify` knows, by the folder name a reference set uses for each. */
@@ -15,15 +15,39 @@ const CASES: Array<{ folder: string; run: (dir: string) => Promise<VerifyRow[]> 
   { folder: 'unet', run: (dir) => verifyUnetReference(dir) },
   { folder: 'metrics', run: (dir) => verifyMetricsReference(dir) },
   { folder: 'tiny-clip', run: (dir) => verifyClipReference(dir) },
+  { folder: 'tiny-blip', run: (dir) => verifyBlipReference(dir) },
 ];
+
+/**
+ * A folder in the tiny-blip layout under any name (`expected.json` + a `model/` whose config is a
+ * BLIP): reference sets of other BLIP sizes are run as BLIP cases too. The root itself counts.
+ */
+export function isBlipReferenceFolder(dir: string): boolean {
+  const config = path.join(dir, 'model', 'config.json');
+  if (!fs.existsSync(path.join(dir, 'expected.json')) || !fs.existsSync(config)) return false;
+  try {
+    return (JSON.parse(fs.readFileSync(config, 'utf8')) as { model_type?: unknown }).model_type === 'blip';
+  } catch {
+    return false;
+  }
+}
+
+function blipLayoutCases(root: string): Array<{ folder: string; dir: string }> {
+  if (isBlipReferenceFolder(root)) return [{ folder: path.basename(path.resolve(root)), dir: root }];
+  const named = new Set(CASES.map((c) => c.folder));
+  return fs
+    .readdirSync(root, { withFileTypes: true })
+    .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !named.has(e.name) && isBlipReferenceFolder(path.join(root, e.name)))
+    .map((e) => ({ folder: e.name, dir: path.join(root, e.name) }));
+}
 
 export const verifyCommand: Command = {
   spec: {
     name: 'verify',
-    summary: 'check parity with the original PyTorch code on a reference folder (UNet, SRM, IR-SDE, metrics, CLIP)',
+    summary: 'check parity with the original PyTorch code on a reference folder (UNet, SRM, IR-SDE, metrics, CLIP, BLIP)',
     usage: 'srdiff verify --reference <dir> [--cases unet,srm,...] [--json out.json]',
     options: {
-      reference: { type: 'string', valueName: 'DIR', description: 'folder laid out like shared/reference (sde/, srm/, unet/, metrics/, tiny-clip/)', required: true },
+      reference: { type: 'string', valueName: 'DIR', description: 'folder laid out like shared/reference (sde/, srm/, unet/, metrics/, tiny-clip/, tiny-blip/ or any folder in its layout)', required: true },
       cases: { type: 'string[]', valueName: 'LIST', description: `cases to run (default: every folder present; known: ${CASES.map((c) => c.folder).join(', ')})` },
       backend: { type: 'string', description: 'TensorFlow.js backend', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
       json: { type: 'string', valueName: 'FILE', description: 'also write the rows as JSON' },
@@ -42,9 +66,17 @@ export const verifyCommand: Command = {
     log(`verify: tfjs backend ${selection.description}`);
     const rows: VerifyRow[] = [];
     let ran = 0;
-    for (const c of CASES) {
-      const dir = path.join(root, c.folder);
-      if (wanted ? !wanted.includes(c.folder) : !fs.existsSync(dir)) continue;
+    // Each case has a kind (what --cases selects): its folder name, or tiny-blip for a BLIP set under another name.
+    const cases = [
+      ...CASES.map((c) => ({ kind: c.folder, folder: c.folder, dir: path.join(root, c.folder), run: c.run })),
+      ...blipLayoutCases(root).map((b) => ({ kind: 'tiny-blip', folder: b.folder, dir: b.dir, run: verifyBlipReference })),
+    ];
+    for (const c of cases) {
+      const { dir } = c;
+      const present = fs.existsSync(dir);
+      if (wanted ? !wanted.includes(c.kind) : !present) continue;
+      // An asked-for case whose folder is missing fails, unless another folder of that kind ran.
+      if (!present && cases.some((o) => o !== c && o.kind === c.kind && fs.existsSync(o.dir))) continue;
       ran += 1;
       const started = Date.now();
       try {
@@ -56,7 +88,7 @@ export const verifyCommand: Command = {
       }
       log(`verify: ${c.folder} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
-    if (!ran) throw new Error(`no known case folders in ${root} (looked for ${CASES.map((c) => c.folder).join(', ')})`);
+    if (!ran) throw new Error(`no known case folders in ${root} (looked for ${CASES.map((c) => c.folder).join(', ')}, and folders in the tiny-blip layout)`);
     const failures = rows.filter((r) => !r.pass);
     const shown = options.all ? rows : failures;
     const summary = summarize(rows);
