@@ -7,6 +7,7 @@ import type { Command } from '../cli/command';
 import { defaultSdeSection, samplingSde } from '../options/package-options';
 import { resolveUnetModel } from '../pipeline/resolve-model';
 import { SemanticContext } from '../pipeline/semantic-context';
+import { checkVlmAgainstRecord, readSrmEmbeddingOrigin } from '../pipeline/vlm';
 import { createEngine } from '../restore/engine';
 import { nameFile } from '../restore/evaluate-dataset';
 import { planOutputs } from '../restore/output-names';
@@ -28,7 +29,7 @@ export const restoreCommand: Command = {
     options: {
       model: { type: 'string', valueName: 'PATH', description: 'run folder, checkpoint or UNet weights', required: true },
       out: { type: 'string', valueName: 'DIR', description: 'output folder (same names, PNG; inputs that share a name keep their extension: a.jpg.png); never an input is overwritten', default: 'restored' },
-      vlm: { type: 'string', valueName: 'ID', description: "VLM for the semantic context (default: the run's; 'tiny' = bundled demo model)" },
+      vlm: { type: 'string', valueName: 'ID', description: "VLM for the semantic context, BLIP (Salesforce/blip-image-captioning-base, the paper's) or CLIP, by its config.json (default: the run's; 'tiny' / 'tiny-blip' = bundled demo models)" },
       srm: { type: 'string', valueName: 'PATH', description: "SRM refining the context (default: the run's srm.path)" },
       'no-srm': { type: 'boolean', description: 'use the raw VLM embedding (models trained on LQCLS)', default: false },
       mode: { type: 'string', description: 'reverse process', choices: ['posterior', 'sde', 'ode'] },
@@ -41,7 +42,7 @@ export const restoreCommand: Command = {
       offline: { type: 'boolean', description: 'never download the VLM', default: false },
       'max-megapixels': MAX_PIXELS_FLAG,
     },
-    examples: ['srdiff restore photo.jpg --model runs/hazy --out restored/', 'srdiff restore big.png --model unet.safetensors --srm srm.safetensors --vlm Xenova/clip-vit-base-patch32'],
+    examples: ['srdiff restore photo.jpg --model lastest_EMA.pth --srm best_model.pth --vlm Salesforce/blip-image-captioning-base', 'srdiff restore photo.jpg --model runs/hazy --out restored/', 'srdiff restore big.png --model unet.safetensors --srm srm.safetensors --vlm Xenova/clip-vit-base-patch32'],
   },
   async run({ options: flags, positionals, out, log, signal }) {
     const input = positionals[0]!;
@@ -71,6 +72,9 @@ export const restoreCommand: Command = {
       const trainedOnRefined = (run?.datasets.train.context ?? 'RestoreCLS') === 'RestoreCLS';
       const srm = flags['no-srm'] ? undefined : ((flags.srm as string | undefined) ?? run?.srm.path ?? undefined);
       if (trainedOnRefined && !srm && !flags['no-srm']) throw new Error('this model was trained on SRM-refined embeddings (RestoreCLS): pass --srm <the SRM used by srdiff refine>, or --no-srm');
+      // The UNet (and the SRM) were trained on one VLM's embeddings: another family is an error naming both.
+      await checkVlmAgainstRecord(vlm, run?.vlm.model, `the model ${model.source}`, { offline: flags.offline as boolean, log });
+      if (srm) await checkVlmAgainstRecord(vlm, readSrmEmbeddingOrigin(srm)?.model, `the SRM ${srm}`, { offline: flags.offline as boolean, log });
       context = await SemanticContext.create({ vlm, srm, offline: flags.offline as boolean, log });
       if (context.width !== model.config.context_dim) throw new Error(`the VLM gives ${context.width}-wide embeddings but the UNet expects context_dim ${model.config.context_dim}`);
     }

@@ -44,7 +44,7 @@ export function parseOverride(expr: string): [string, unknown] {
  * Reads a YAML options file (or none), applies overrides, validates against `schema`, and throws
  * an {@link OptionsError} listing every invalid key at once.
  */
-export function loadOptions<T>(schema: ObjectSpec, file: string | undefined, overrides: Record<string, unknown> = {}, sets: string[] = []): LoadedOptions<T> {
+export function loadOptions<T>(schema: ObjectSpec<T>, file: string | undefined, overrides: Record<string, unknown> = {}, sets: string[] = []): LoadedOptions<T> {
   let raw: unknown = {};
   if (file) {
     let text: string;

@@ -22,7 +22,8 @@ export interface FieldSpec {
   choices?: readonly (string | number)[];
 }
 
-export interface ObjectSpec {
+/** An object of schema nodes; `T` is the type it validates to (so `loadOptions` can infer it). */
+export interface ObjectSpec<T = unknown> {
   kind: 'object';
   description?: string;
   fields: Record<string, SchemaNode>;
@@ -30,6 +31,8 @@ export interface ObjectSpec {
   ignored?: readonly string[];
   /** Accept any extra keys as objects of this schema (e.g. several test datasets). */
   additional?: SchemaNode;
+  /** Type-level only, never set: the resolved options type. */
+  readonly __resolvesTo?: T;
 }
 
 export type SchemaNode = FieldSpec | ObjectSpec;
@@ -37,7 +40,7 @@ export type SchemaNode = FieldSpec | ObjectSpec;
 export const field = (type: FieldType, description: string, extra: Omit<FieldSpec, 'kind' | 'type' | 'description'> = {}): FieldSpec => ({
   kind: 'field', type, description, ...extra,
 });
-export const object = (fields: Record<string, SchemaNode>, extra: Omit<ObjectSpec, 'kind' | 'fields'> = {}): ObjectSpec => ({
+export const object = <T = unknown>(fields: Record<string, SchemaNode>, extra: Omit<ObjectSpec, 'kind' | 'fields' | '__resolvesTo'> = {}): ObjectSpec<T> => ({
   kind: 'object', fields, ...extra,
 });
 
@@ -55,7 +58,7 @@ export class OptionsError extends Error {
   }
 }
 
-export function validate<T>(node: ObjectSpec, raw: unknown): ValidationResult<T> {
+export function validate<T>(node: ObjectSpec<T>, raw: unknown): ValidationResult<T> {
   const errors: string[] = [];
   const unknown: string[] = [];
   const value = validateObject(node, raw ?? {}, '', errors, unknown);

@@ -9,7 +9,7 @@ import { field, object, type ObjectSpec } from './schema';
 const trainFields = TRAIN_OPTIONS_SCHEMA.fields;
 const datasetSpec = (trainFields.datasets as ObjectSpec).fields.val!;
 
-export const TEST_OPTIONS_SCHEMA: ObjectSpec = object(
+export const TEST_OPTIONS_SCHEMA: ObjectSpec<TestOptions> = object<TestOptions>(
   {
     name: trainFields.name!,
     distortion: trainFields.distortion!,

@@ -47,7 +47,7 @@ export const NETWORK_SETTING = object({
   use_image_context: field('boolean', 'cross-attention on the image embedding', { default: true }),
 });
 
-export const TRAIN_OPTIONS_SCHEMA: ObjectSpec = object(
+export const TRAIN_OPTIONS_SCHEMA: ObjectSpec<TrainOptions> = object<TrainOptions>(
   {
     name: field('string', 'experiment name (run folder name)', { default: 'srdiff' }),
     distortion: field('string[]', 'tasks to train on (subfolders of dataroot)', { default: [] }),

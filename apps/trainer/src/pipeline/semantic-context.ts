@@ -1,7 +1,7 @@
-import { createClipExtractor, type ClipExtractor } from '@srdiff/vlm';
+import type { AnyImageEmbedder } from '@srdiff/vlm';
 import { loadSrm, refine, type SemanticRefinementModule } from '@srdiff/srm';
-import { resolveVlmModel } from './models';
 import { resolveSrmFile } from './srm-stage';
+import { describeVlm, openVlm } from './vlm';
 
 /**
  * The semantic guidance of one image at restore time, computed as in training: the VLM embeds the
@@ -10,16 +10,16 @@ import { resolveSrmFile } from './srm-stage';
  */
 export class SemanticContext {
   private constructor(
-    private readonly vlm: ClipExtractor,
+    private readonly vlm: AnyImageEmbedder,
     private readonly srm: SemanticRefinementModule | undefined,
     readonly width: number,
     private readonly srmSource?: string,
   ) {}
 
   static async create(options: { vlm: string; srm?: string; offline?: boolean; log?: (s: string) => void }): Promise<SemanticContext> {
-    const { model, note } = resolveVlmModel(options.vlm, '--vlm');
-    if (note) options.log?.(note);
-    const vlm = await createClipExtractor({ model, allowRemote: !options.offline });
+    // CLIP or BLIP (the paper's), by the model's config.json.
+    const vlm = await openVlm(options.vlm, { offline: options.offline, flag: '--vlm', log: options.log });
+    options.log?.(`VLM: ${describeVlm(vlm)}`);
     const srm = options.srm ? await loadSrm(resolveSrmFile(options.srm)) : undefined;
     if (srm && srm.config.inputDim !== vlm.width) {
       await vlm.dispose();
