@@ -7,7 +7,7 @@ export { ModelNotFoundError } from './clip/model-location';
 export type { ImageEmbedder, RgbImage } from './embedder';
 export { l2Normalize } from './embedder';
 export { extractEmbeddings } from './extract/extract-embeddings';
-export { extractFolder, embeddingFileName, type ExtractFolderResult } from './extract/extract-folder';
+export { extractFolder, embeddingFileName, listImageFiles, type ExtractFolderResult } from './extract/extract-folder';
 export { ManifestMismatchError, readManifest, MANIFEST_FILE, type EmbeddingManifest } from './extract/manifest';
 export {
   assertOneEmbeddingOrigin,

@@ -121,6 +121,12 @@ export interface ExtractFolderOptions extends ExtractOptions {
   overwrite?: boolean;
   /** File extensions (lower case, with dot) taken as images. */
   extensions?: readonly string[];
+  /**
+   * The images to embed, as paths relative to the image folder (`/`-separated, sub-folders allowed:
+   * `sub/0001.png` → `<out>/sub/0001.npy`) — e.g. the pairs a dataset discovery found. Default:
+   * every image under the folder, recursively.
+   */
+  images?: readonly string[];
 }
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.avif'] as const;

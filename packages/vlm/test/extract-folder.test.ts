@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readNpy } from '@srdiff/core';
+import { readNpy, writeNpy } from '@srdiff/core';
 import { createClipExtractor, embeddingFileName, ManifestMismatchError, readManifest, type ClipExtractor } from '../src';
 import { writeMixedImages } from './helpers/mixed-images';
 
@@ -140,6 +140,48 @@ describe('extractFolder', () => {
     fs.copyFileSync(path.join(inDir, names[1]!), path.join(dir, 'a.jpg'));
     await expect(extractor.extractFolder(dir, path.join(tmp, 'dupes-out'))).rejects.toThrow(/a.jpg and .*a.png would both be embedded as a.npy/);
     await expect(extractor.extractFolder(path.join(tmp, 'nope'), path.join(tmp, 'x'))).rejects.toThrow(/cannot read image folder .*nope \(ENOENT\)/);
+  });
+});
+
+describe('extractFolder sees what dataset discovery sees', () => {
+  it('embeds images in sub-folders (sub/a.png → sub/a.npy) and symlinked files and folders; hidden entries are skipped', async () => {
+    const dir = path.join(tmp, 'nested');
+    const elsewhere = path.join(tmp, 'elsewhere');
+    fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+    fs.mkdirSync(path.join(elsewhere, 'linked'), { recursive: true });
+    fs.copyFileSync(path.join(inDir, names[0]!), path.join(dir, 'a.png'));
+    fs.copyFileSync(path.join(inDir, names[1]!), path.join(dir, 'sub', 'b.png'));
+    fs.copyFileSync(path.join(inDir, names[2]!), path.join(elsewhere, 'c.png'));
+    fs.copyFileSync(path.join(inDir, names[3]!), path.join(elsewhere, 'linked', 'd.png'));
+    fs.symlinkSync(path.join(elsewhere, 'c.png'), path.join(dir, 'c.png'));
+    fs.symlinkSync(path.join(elsewhere, 'linked'), path.join(dir, 'linked'));
+    fs.symlinkSync(dir, path.join(dir, 'sub', 'loop')); // a cycle must not recurse for ever
+    fs.copyFileSync(path.join(inDir, names[4]!), path.join(dir, '.hidden.png'));
+    const out = path.join(tmp, 'nested-out');
+    const result = await extractor.extractFolder(dir, out);
+    expect(result).toMatchObject({ total: 4, written: 4 });
+    for (const f of ['a.npy', 'c.npy', 'linked/d.npy', 'sub/b.npy']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    expect(fs.existsSync(path.join(out, '.hidden.npy'))).toBe(false);
+  });
+
+  it('embeds exactly the images it is given (relative paths)', async () => {
+    const out = path.join(tmp, 'chosen-out');
+    const result = await extractor.extractFolder(path.join(tmp, 'nested'), out, { images: ['sub/b.png', 'a.png'] });
+    expect(result).toMatchObject({ total: 2, written: 2 });
+    expect(fs.readdirSync(out).filter((f) => f.endsWith('.npy')).sort()).toEqual(['a.npy']);
+    expect(fs.existsSync(path.join(out, 'sub', 'b.npy'))).toBe(true);
+  });
+
+  it('a re-run repairs an embedding file that is damaged or not finite instead of keeping it', async () => {
+    const out = path.join(tmp, 'repair-out');
+    await extractor.extractFolder(inDir, out);
+    const good = await readNpy(path.join(out, embeddingFileName(names[0]!)));
+    const nan = new Float32Array(good.data.length).fill(NaN);
+    await writeNpy(path.join(out, embeddingFileName(names[0]!)), { shape: [nan.length], data: nan });
+    fs.writeFileSync(path.join(out, embeddingFileName(names[1]!)), 'garbage of any size');
+    const again = await extractor.extractFolder(inDir, out);
+    expect(again).toMatchObject({ written: 2, skipped: COUNT - 2 });
+    expect(Array.from((await readNpy(path.join(out, embeddingFileName(names[0]!)))).data)).toEqual(Array.from(good.data));
   });
 });
 

@@ -70,8 +70,15 @@ export async function runCli(argv: string[], io: { out?: (s: string) => void; lo
       process.exit(130);
     }
   };
+  // A closed terminal (SSH dropped) sends SIGHUP: stop and save as for Ctrl-C. Writing to the
+  // vanished terminal then fails (EIO/EPIPE); those errors must not kill the process mid-save.
+  const onSighup = () => {
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    onSigint();
+  };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  process.on('SIGHUP', onSighup);
   try {
     const parsed = parseArgs(command.spec, rest);
     if (parsed.help) {
@@ -86,11 +93,17 @@ export async function runCli(argv: string[], io: { out?: (s: string) => void; lo
       log(`srdiff ${name}: ${err.message}`);
       return 2;
     }
+    if (controller.signal.aborted) {
+      // The command stopped because it was interrupted (what it had finished is saved): 130, as documented.
+      log(`srdiff ${name}: interrupted (${(err as Error).message})`);
+      return 130;
+    }
     log(`srdiff ${name}: ${(err as Error).message}`);
     if (process.env.SRDIFF_DEBUG) log((err as Error).stack ?? '');
     return 1;
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    process.off('SIGHUP', onSighup);
   }
 }

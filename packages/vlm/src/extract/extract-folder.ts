@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { serializeNpy, writeNpy } from '@srdiff/core';
+import { readNpy, removeStaleTemporaries, writeNpy } from '@srdiff/core';
 import type { ImageEmbedder } from '../embedder';
 import { EXTRACT_DEFAULTS, resolveBatchSize, resolveOnError, type ExtractFolderOptions } from '../options';
 import { embedSources, type LabelledSource } from './embed-sources';
@@ -19,23 +19,49 @@ export interface ExtractFolderResult {
   manifest: EmbeddingManifest;
 }
 
-/** `<base>.npy` for `<base>.<ext>`: the original's naming, pairs matched by basename. */
+/**
+ * `<name>.npy` for the image `<name>.<ext>`: the original's naming, pairs matched by name. `name`
+ * keeps the image's sub-folders relative to the image folder (`sub/0001.png` → `sub/0001.npy`),
+ * as dataset discovery pairs them.
+ */
 export function embeddingFileName(imageFile: string): string {
-  return path.basename(imageFile, path.extname(imageFile)) + '.npy';
+  return imageFile.slice(0, imageFile.length - path.extname(imageFile).length) + '.npy';
 }
 
-async function listImages(inDir: string, extensions: readonly string[]): Promise<string[]> {
-  let entries: fs.Dirent[];
-  try {
-    entries = await fs.promises.readdir(inDir, { withFileTypes: true });
-  } catch (err) {
-    throw new Error(`@srdiff/vlm: cannot read image folder ${inDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+/**
+ * Image files under `inDir`, relative, `/`-separated and sorted: recursive, symlinked files and
+ * folders followed, hidden entries skipped — the listing `@srdiff/data`'s dataset discovery uses,
+ * so extraction embeds every pair that discovery finds.
+ */
+export async function listImageFiles(inDir: string, extensions: readonly string[]): Promise<string[]> {
   const wanted = new Set(extensions.map((e) => e.toLowerCase()));
-  const files = entries
-    .filter((e) => e.isFile() && wanted.has(path.extname(e.name).toLowerCase()))
-    .map((e) => e.name)
-    .sort();
+  const out: string[] = [];
+  const visited = new Set<string>();
+  const walk = async (sub: string) => {
+    const dir = path.join(inDir, sub);
+    let entries: fs.Dirent[];
+    try {
+      const real = await fs.promises.realpath(dir);
+      if (visited.has(real)) return; // a symlink back up the tree
+      visited.add(real);
+      entries = await fs.promises.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      throw new Error(`@srdiff/vlm: cannot read image folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (e.name.startsWith('.')) continue;
+      const rel = sub ? `${sub}/${e.name}` : e.name;
+      const isFolder = e.isDirectory() || (e.isSymbolicLink() && (await fs.promises.stat(path.join(inDir, rel)).then((s) => s.isDirectory(), () => false)));
+      if (isFolder) await walk(rel);
+      else if (wanted.has(path.extname(e.name).toLowerCase())) out.push(rel);
+    }
+  };
+  await walk('');
+  return out.sort();
+}
+
+/** Refuses two images that would write one embedding file (`a.png` and `a.jpg`). */
+function checkDistinctOutputs(inDir: string, files: readonly string[]): void {
   const byOutput = new Map<string, string>();
   for (const f of files) {
     const out = embeddingFileName(f);
@@ -43,46 +69,40 @@ async function listImages(inDir: string, extensions: readonly string[]): Promise
     if (other) throw new Error(`@srdiff/vlm: ${path.join(inDir, other)} and ${path.join(inDir, f)} would both be embedded as ${out}; rename one`);
     byOutput.set(out, f);
   }
-  return files;
 }
 
-/** Temporary files of atomic writes whose writer died (e.g. killed mid-write). */
-async function removeOrphanTempFiles(outDir: string): Promise<void> {
-  for (const name of await fs.promises.readdir(outDir)) {
-    const m = /^\..+\.npy\.(\d+)\.\d+\.[a-z0-9]*\.tmp$/.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid) continue;
-    try {
-      process.kill(pid, 0);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH') await fs.promises.rm(path.join(outDir, name), { force: true });
-    }
-  }
-}
-
-async function fileSize(file: string): Promise<number | undefined> {
+/**
+ * Whether an embedding file from an earlier run can be kept: it parses, has the extractor's width
+ * and holds only finite values. (Writes are atomic, so this only fails for files damaged or made by
+ * something else — which a re-run then repairs instead of keeping.)
+ */
+async function reusable(file: string, width: number): Promise<boolean> {
   try {
-    return (await fs.promises.stat(file)).size;
+    const t = await readNpy(file);
+    return t.data.length === width && (t.shape.length === 1 || (t.shape.length === 2 && t.shape[0] === 1)) && t.data.every(Number.isFinite);
   } catch {
-    return undefined;
+    return false;
   }
 }
 
 /**
- * Embeds every image of `inDir` (not recursive) into `outDir/<basename>.npy` (float32, shape
- * `[width]`, readable with `np.load`), each written atomically. Resumable: with `skipExisting`
- * (default) a re-run only computes the missing files. `manifest.json` records the model and
- * settings; a folder made with others is refused unless `overwrite` is set.
+ * Embeds every image under `inDir` — recursively, as dataset discovery lists them ({@link
+ * listImageFiles}), or the relative paths in `options.images` — into `outDir/<name>.npy` (float32,
+ * shape `[width]`, readable with `np.load`; sub-folders kept), each written atomically. Resumable:
+ * with `skipExisting` (default) a re-run only computes the missing files and the damaged ones
+ * (unreadable, wrong width, NaN/Inf). `manifest.json` records the model and settings; a folder made
+ * with others is refused unless `overwrite` is set.
  */
 export async function extractFolder(embedder: ImageEmbedder, inDir: string, outDir: string, options: ExtractFolderOptions = {}): Promise<ExtractFolderResult> {
   const batchSize = resolveBatchSize(options.batchSize);
   const onError = resolveOnError(options.onError);
   const skipExisting = options.skipExisting ?? EXTRACT_DEFAULTS.skipExisting;
   const overwrite = options.overwrite ?? EXTRACT_DEFAULTS.overwrite;
-  const files = await listImages(inDir, options.extensions ?? EXTRACT_DEFAULTS.extensions);
+  const files = options.images ? [...options.images] : await listImageFiles(inDir, options.extensions ?? EXTRACT_DEFAULTS.extensions);
+  checkDistinctOutputs(inDir, files);
   await fs.promises.mkdir(outDir, { recursive: true });
-  await removeOrphanTempFiles(outDir);
+  // Temporaries of atomic writes whose writer was killed mid-write.
+  await removeStaleTemporaries(outDir, { recursive: true, accept: (target) => target.endsWith('.npy') });
 
   const cached = await readManifest(outDir);
   const fresh = manifestFor(embedder, { count: 0, images: files.length, failures: [] });
@@ -91,12 +111,10 @@ export async function extractFolder(embedder: ImageEmbedder, inDir: string, outD
     if (differences.length) throw new ManifestMismatchError(path.join(outDir, MANIFEST_FILE), differences);
   }
   const reuse = skipExisting && !overwrite;
-  const npySize = serializeNpy({ shape: [embedder.width], data: new Float32Array(embedder.width) }).length;
   const pending: LabelledSource[] = [];
   let present = 0;
   for (const [index, file] of files.entries()) {
-    // Writes are atomic, so a file of the right size is a complete one from an earlier run.
-    if (reuse && (await fileSize(path.join(outDir, embeddingFileName(file)))) === npySize) present++;
+    if (reuse && (await reusable(path.join(outDir, embeddingFileName(file)), embedder.width))) present++;
     else pending.push({ index, source: path.join(inDir, file), label: path.join(inDir, file) });
   }
   // Written before any vector, so an interrupted run still leaves a manifest for its files.
@@ -112,8 +130,9 @@ export async function extractFolder(embedder: ImageEmbedder, inDir: string, outD
     onBatch: async ({ items }) => {
       await Promise.all(
         items.map(async (item) => {
-          const target = path.join(outDir, embeddingFileName(item.label));
+          const target = path.join(outDir, embeddingFileName(files[item.index]!));
           if (item.embedding) {
+            if (!item.embedding.every(Number.isFinite)) throw new Error(`@srdiff/vlm: ${item.label}: ${embedder.id} gave a non-finite embedding; not written`);
             await writeNpy(target, { shape: [item.embedding.length], data: item.embedding });
             written++;
           } else if (item.failure) {
