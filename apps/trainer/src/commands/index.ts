@@ -1,4 +1,5 @@
 import type { Command } from '../cli/command';
+import { convertCommand } from './convert';
 import { demoCommand } from './demo';
 import { exportCommand } from './export';
 import { extractCommand } from './extract';
@@ -18,6 +19,7 @@ export const COMMANDS: Command[] = [
   testCommand,
   restoreCommand,
   exportCommand,
+  convertCommand,
   verifyCommand,
   demoCommand,
 ];

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { isEmbeddingFileName } from '@srdiff/core';
 import { DatasetError, PairedDataset, type DatasetSource, type EmbeddingChoice, type OptionHints } from '@srdiff/data';
 import { loadSrm, refineFolder } from '@srdiff/srm';
 import type { DatasetOptions } from '../options/train-options';
@@ -25,7 +26,8 @@ function taskDirs(source: DatasetSource): string[] {
   return tasks.map((t) => path.join(phaseDir, t));
 }
 
-const countNpy = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.npy')).length : 0);
+/** Embedding files of a folder: srdiff's `.npy` and the original's `.pt`. */
+const countEmbeddings = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter(isEmbeddingFileName).length : 0);
 
 /**
  * Makes sure the embeddings the UNet is conditioned on exist: `RestoreCLS/` is computed from
@@ -42,9 +44,9 @@ export async function prepareEmbeddings(
     const lqCls = path.join(dir, 'LQCLS');
     const want = path.join(dir, context);
     const images = fs.existsSync(path.join(dir, 'LQ')) ? fs.readdirSync(path.join(dir, 'LQ')).filter((f) => !f.startsWith('.')).length : 0;
-    if (countNpy(want) >= images && images > 0) continue;
+    if (countEmbeddings(want) >= images && images > 0) continue;
     if (context === 'LQCLS') throw new Error(`${want} is missing or incomplete: run "srdiff extract" first`);
-    if (!countNpy(lqCls)) throw new Error(`${want} and ${lqCls} are missing: run "srdiff extract", then "srdiff refine" (or set srm.path)`);
+    if (!countEmbeddings(lqCls)) throw new Error(`${want} and ${lqCls} are missing: run "srdiff extract", then "srdiff refine" (or set srm.path)`);
     if (!srmPath) throw new Error(`${want} is missing or incomplete: run "srdiff refine --srm <run>" or set srm.path so it is computed from ${lqCls}`);
     const srm = await loadSrm(resolveSrmFile(srmPath));
     try {
@@ -120,7 +122,7 @@ async function checkEmbeddings(dataset: PairedDataset, ds: DatasetOptions, key: 
         if (!e) bad.push(`pair ${dataset.pairs[i]!.lq} has no ${ds.context} embedding`);
         else if (width !== undefined && e.length !== width) bad.push(`${dataset.pairs[i]!.embedding}: ${e.length} values, other embeddings have ${width}`);
       } catch (err) {
-        bad.push(err instanceof DatasetError || /\.npy/.test((err as Error).message) ? (err as Error).message : `${dataset.pairs[i]!.embedding}: ${(err as Error).message}`);
+        bad.push(err instanceof DatasetError || /\.(npy|pt)\b/.test((err as Error).message) ? (err as Error).message : `${dataset.pairs[i]!.embedding}: ${(err as Error).message}`);
       }
     }
   };

@@ -16,14 +16,15 @@ export interface ResolvedModel {
 }
 
 /**
- * Finds UNet weights from what a user passes as `--model`: a run folder (its best EMA weights,
- * else the last ones), a training checkpoint (its EMA weights), or a safetensors state dict (an
- * original `.pth` converted, or our `models/*.safetensors`). The config comes from the file's
+ * Finds UNet weights from what a user passes as `--model` (or `path.pretrain_model_G`): a run
+ * folder (its best EMA weights, else the last ones), a training checkpoint (its EMA weights), the
+ * original's `lastest_G.pth` / `lastest_EMA.pth` as they are, or a safetensors state dict (our
+ * `models/*.safetensors`, or a converted `.pth`). The config comes from the file's
  * metadata, the run's options, `fallback` (network_G.setting of an options file), or is inferred
  * from the weights' shapes.
  */
 export async function resolveUnetModel(p: string, fallback?: UNetOptions, which: 'EMA' | 'G' = 'EMA'): Promise<ResolvedModel> {
-  if (!fs.existsSync(p)) throw new Error(`model ${p} does not exist (expected a run folder, a .ckpt checkpoint or a .safetensors file)`);
+  if (!fs.existsSync(p)) throw new Error(`model ${p} does not exist (expected a run folder, a .ckpt checkpoint, a .safetensors file or an original .pth)`);
   if (fs.statSync(p).isDirectory()) {
     const candidates = [`best_${which}`, `last_${which}`].map((n) => path.join(p, 'models', `${n}.safetensors`));
     const file = candidates.find((f) => fs.existsSync(f));
