@@ -6,7 +6,8 @@ import type { Command } from '../cli/command';
 import { loadOptions } from '../options/load-options';
 import { samplingSde } from '../options/package-options';
 import { TEST_OPTIONS_SCHEMA, type TestOptions } from '../options/test-options';
-import { openDataset, type Phase } from '../pipeline/dataset';
+import { datasetSource, openDataset, taskDirs, type Phase } from '../pipeline/dataset';
+import { checkVlmAgainstRecord, prepareLqEmbeddings } from '../pipeline/vlm';
 import { resolveUnetModel } from '../pipeline/resolve-model';
 import { createEngine, onnxCachePath } from '../restore/engine';
 import { evaluateDataset, type DatasetEvaluation } from '../restore/evaluate-dataset';
@@ -36,11 +37,13 @@ export const testCommand: Command = {
       'max-images': { type: 'number', integer: true, min: 1, description: 'test at most this many images per set' },
       tile: { type: 'number', integer: true, min: 1, description: 'restore images larger than this in overlapping tiles' },
       srm: { type: 'string', valueName: 'PATH', description: 'SRM that computes RestoreCLS when a test set lacks it (srm.path)' },
+      vlm: { type: 'string', valueName: 'ID', description: "VLM that embeds LQ images without LQCLS (vlm.model; default: the run's): BLIP (Salesforce/blip-image-captioning-base, the paper's) or CLIP, by its config.json; 'tiny' / 'tiny-blip' = bundled demo models" },
+      offline: { type: 'boolean', description: 'never download the VLM', default: false },
       'max-megapixels': MAX_PIXELS_FLAG,
       backend: BACKEND_FLAG,
       engine: ENGINE_FLAG,
     },
-    examples: ['srdiff test --model runs/hazy --data datasets', 'srdiff test -opt options/test.yml --best-of 10'],
+    examples: ['srdiff test -opt test.yml --model lastest_EMA.pth --srm best_model.pth --vlm Salesforce/blip-image-captioning-base', 'srdiff test --model runs/hazy --data datasets', 'srdiff test -opt options/test.yml --best-of 10'],
   },
   async run({ options: flags, out, log, signal }) {
     const { options, raw, warnings } = loadOptions<TestOptions>(
@@ -49,7 +52,7 @@ export const testCommand: Command = {
       flags.data ? { datasets: { test: { name: 'test', dataroot: flags.data, max_images: flags['max-images'] } } } : {},
       collectSets(flags.set, {
         'path.pretrain_model_G': flags.model, 'sde.sampling_mode': flags.mode, 'sde.sample_T': flags.steps, 'test.best_of': flags['best-of'],
-        'test.seed': flags.seed, 'path.results_root': flags.out, 'test.tile': flags.tile, 'srm.path': flags.srm, backend: flags.backend, engine: flags.engine,
+        'test.seed': flags.seed, 'path.results_root': flags.out, 'test.tile': flags.tile, 'srm.path': flags.srm, 'vlm.model': flags.vlm, backend: flags.backend, engine: flags.engine,
       }),
     );
     warnings.forEach((w) => log(`warning: ${w}`));
@@ -62,6 +65,9 @@ export const testCommand: Command = {
     // A run's own SDE unless the options file sets one (the original's test.yml used max_sigma 50 against training's 10).
     const sdeOptions = raw.sde || !model.runOptions ? options.sde : { ...model.runOptions.sde, ...(options.sde.sample_T ? { sample_T: options.sde.sample_T } : {}), sampling_mode: options.sde.sampling_mode };
     const srmPath = options.srm.path ?? model.runOptions?.srm.path ?? null;
+    // The VLM that embeds test images lacking LQCLS: the one given, else the one the run recorded.
+    const vlmModel = options.vlm.model ?? model.runOptions?.vlm.model ?? null;
+    if (options.vlm.model && model.config.use_image_context) await checkVlmAgainstRecord(options.vlm.model, model.runOptions?.vlm.model, `the model ${model.source}`, { offline: flags.offline as boolean, log });
     const sde = samplingSde(sdeOptions);
     const resultsRoot = options.path.results_root ?? path.join('results', options.name);
     const engine = await createEngine(options.engine, model.weights, model.config, { onnxCache: writableCache(model.source) });
@@ -70,6 +76,10 @@ export const testCommand: Command = {
     try {
       for (const [name, ds] of sets) {
         const phase = (flags.data ? flags.phase : 'val') as Phase;
+        if (model.config.use_image_context) {
+          const dirs = taskDirs(datasetSource(ds, phase, options.distortion, `datasets.${name}`));
+          await prepareLqEmbeddings(dirs, vlmModel, { offline: flags.offline as boolean, log, signal, what: options.vlm.model ? `--vlm ${vlmModel}` : `the model ${model.source} (vlm.model)` });
+        }
         const dataset = await openDataset(ds, phase, options.distortion, model.config as never, srmPath, log, `datasets.${name}`);
         const total = Math.min(dataset.length, ds.max_images ?? Infinity);
         checkPixelLimit(dataset.pairs.slice(0, total).map((p) => ({ file: p.lq, width: p.width, height: p.height })), maxPixelsFrom(flags['max-megapixels']), { tile: options.test.tile ?? undefined, steps: sde.steps * options.test.best_of });

@@ -19,7 +19,7 @@ export function datasetSource(ds: DatasetOptions, phase: Phase, tasks: string[],
 }
 
 /** Task folders (holding LQ/, LQCLS/, RestoreCLS/) a source covers. */
-function taskDirs(source: DatasetSource): string[] {
+export function taskDirs(source: DatasetSource): string[] {
   if ('dataroot_LQ' in source) return [path.dirname(path.resolve(source.dataroot_LQ))];
   const phaseDir = path.join(source.root, source.phase);
   const tasks = source.tasks ?? (fs.existsSync(phaseDir) ? fs.readdirSync(phaseDir).filter((t) => fs.existsSync(path.join(phaseDir, t, 'LQ'))) : []);

@@ -160,3 +160,18 @@ export async function extractMissingLqEmbeddings(taskDirs: readonly string[], op
     await vlm?.dispose();
   }
 }
+
+/**
+ * Before a dataset is opened for testing or refinement: its `LQCLS` folders must all be one VLM's,
+ * and that VLM must be `vlm` when given (the user's `--vlm` / `vlm.model`); LQ images without an
+ * embedding are then embedded with it.
+ */
+export async function prepareLqEmbeddings(
+  taskDirs: readonly string[],
+  vlm: string | null | undefined,
+  options: { offline?: boolean; log: (s: string) => void; signal?: AbortSignal; what?: string },
+): Promise<void> {
+  const lqCls = taskDirs.map((d) => path.join(d, 'LQCLS'));
+  await embeddingVlm(lqCls, vlm, options.what ?? `--vlm ${vlm}`);
+  if (vlm) await extractMissingLqEmbeddings(taskDirs, () => openVlm(vlm, { offline: options.offline, log: options.log }), options.log, options.signal);
+}
