@@ -54,6 +54,15 @@ describe('extractFolder', () => {
     expect((await extractor.extractFolder(inDir, outDir, { skipExisting: false })).written).toBe(COUNT);
   });
 
+  it("refuses a folder holding the original's .pt embeddings for these images (never a second file beside them)", async () => {
+    const outDir = path.join(tmp, 'original-LQCLS');
+    fs.mkdirSync(outDir);
+    const stem = names[3]!.slice(0, names[3]!.length - path.extname(names[3]!).length);
+    fs.writeFileSync(path.join(outDir, `${stem}.pt`), 'a torch.save file');
+    await expect(extractor.extractFolder(inDir, outDir)).rejects.toThrow(`${outDir} already holds .pt embeddings (the original code's; 1 of these images, e.g. ${path.join(outDir, `${stem}.pt`)})`);
+    expect(fs.readdirSync(outDir)).toEqual([`${stem}.pt`]);
+  });
+
   it('killed midway (SIGKILL), a re-run completes the rest without recomputing what was written', async () => {
     const outDir = path.join(tmp, 'killed');
     const child = await bundleChild();

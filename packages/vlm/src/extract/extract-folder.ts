@@ -72,6 +72,20 @@ function checkDistinctOutputs(inDir: string, files: readonly string[]): void {
 }
 
 /**
+ * The original code's `.pt` embeddings (`sr/getCLS.py`) in the output folder would end up beside
+ * the `.npy` written here: two embeddings of one image, which every reader refuses. Which VLM made
+ * them is unknown, so they are neither reused as this run's nor deleted: the user moves them.
+ */
+function refuseOriginalEmbeddings(outDir: string, files: readonly string[]): void {
+  const clash = files.map((f) => path.join(outDir, `${f.slice(0, f.length - path.extname(f).length)}.pt`)).filter((f) => fs.existsSync(f));
+  if (clash.length) {
+    throw new Error(
+      `@srdiff/vlm: ${outDir} already holds .pt embeddings (the original code's; ${clash.length} of these images, e.g. ${clash[0]}); srdiff reads them as they are — to extract anew, move them out of ${outDir} first`,
+    );
+  }
+}
+
+/**
  * Whether an embedding file from an earlier run can be kept: it parses, has the extractor's width
  * and holds only finite values. (Writes are atomic, so this only fails for files damaged or made by
  * something else — which a re-run then repairs instead of keeping.)
@@ -100,6 +114,7 @@ export async function extractFolder(embedder: ImageEmbedder, inDir: string, outD
   const overwrite = options.overwrite ?? EXTRACT_DEFAULTS.overwrite;
   const files = options.images ? [...options.images] : await listImageFiles(inDir, options.extensions ?? EXTRACT_DEFAULTS.extensions);
   checkDistinctOutputs(inDir, files);
+  refuseOriginalEmbeddings(outDir, files);
   await fs.promises.mkdir(outDir, { recursive: true });
   // Temporaries of atomic writes whose writer was killed mid-write.
   await removeStaleTemporaries(outDir, { recursive: true, accept: (target) => target.endsWith('.npy') });
