@@ -29,6 +29,7 @@ export {
 } from './data/embedding-pairs';
 export { saveSrmWeights, loadSrm, SRM_WEIGHTS_FILE, SRM_WEIGHTS_FORMAT } from './io/srm-weights';
 export { srmTrainStep, type SrmStepSettings, type SrmStepResult } from './training/train-step';
+export { createSrmStepEngine, resolveSrmEngine, type SrmEngineName, type SrmStepEngine } from './training/step-engine';
 export { evaluateSrm, type SrmEvaluation, type EvaluateSrmOptions } from './training/evaluate';
 export {
   readSrmCheckpoint,
@@ -51,5 +52,5 @@ export {
   type EmbeddingFolders,
 } from './training/train-srm';
 export { refine, refineFolder, type RefineOptions, type RefineFolderOptions, type RefineFolderResult } from './refine';
-export { verifySrmReference } from './verify';
+export { verifySrmReference, type VerifySrmOptions } from './verify';
 export * from './onnx';

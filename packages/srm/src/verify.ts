@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  AdamW,
+  clipGradNormInPlace,
   disposeGradients,
+  ParameterArena,
   ensureBackend,
   findTolerance,
   readSafetensors,
@@ -20,7 +21,8 @@ import {
 } from '@srdiff/core';
 import { hybridLoss } from './loss/hybrid-loss';
 import { clipGradients } from './training/clip-gradients';
-import { srmTrainStep } from './training/train-step';
+import { createSrmStepEngine, type SrmStepEngine } from './training/step-engine';
+import { OnnxSrm, srmToOnnxBytes } from './onnx/export-srm-onnx';
 import { SemanticRefinementModule, type SrmIntermediates } from './models/semantic-refinement-module';
 import type { SREncoderLayer } from './models/sr-encoder-layer';
 
@@ -54,15 +56,25 @@ interface SrmReferenceMeta {
 
 type Runner = () => Promise<VerifyRow[]>;
 
+export interface VerifySrmOptions {
+  /**
+   * The engine under test: `'tfjs'` (default; the current backend) or `'onnx'` (the ONNX Runtime
+   * training graph and inference graph). On onnx the forward intermediates and the sequence test
+   * are not rows (they are properties of the tfjs modules); every gradient and step row is.
+   */
+  engine?: 'tfjs' | 'onnx';
+}
+
 /**
- * Runs the SRM case of a reference folder laid out like `shared/reference/srm/` on the current tfjs
- * backend: state-dict names/shapes/count, forward output and intermediates, hybrid loss, the encoder
- * layer on a real sequence, every raw and clipped gradient, the parameters after one AdamW step,
- * after the scheduled steps (lr 0 first, as `sr/train.py`) and after the AdamW probe, and the
- * warm-up-cosine learning-rate list. Every constructor argument, setting and tolerance comes from
- * its `meta.json`. A case that throws becomes a failing row carrying the message.
+ * Runs the SRM case of a reference folder laid out like `shared/reference/srm/`: state-dict
+ * names/shapes/count, forward output and intermediates, hybrid loss, the encoder layer on a real
+ * sequence, every raw and clipped gradient, the parameters after one AdamW step, after the
+ * scheduled steps (lr 0 first, as `sr/train.py`) and after the AdamW probe, and the warm-up-cosine
+ * learning-rate list. Every constructor argument, setting and tolerance comes from its
+ * `meta.json`. A case that throws becomes a failing row carrying the message.
  */
-export async function verifySrmReference(dir: string): Promise<VerifyRow[]> {
+export async function verifySrmReference(dir: string, options: VerifySrmOptions = {}): Promise<VerifyRow[]> {
+  const onnx = options.engine === 'onnx';
   await ensureBackend();
   const meta = readMeta(dir);
   const file = (name: string) => path.join(dir, name);
@@ -93,8 +105,36 @@ export async function verifySrmReference(dir: string): Promise<VerifyRow[]> {
     }
   };
 
-  const runners: Array<[string, Runner]> = [
-    ['meta:params', () => withModel((m) => [stateDictRow(m, meta)])],
+  const rowsOf = (t: tf.Tensor2D) => t.dataSync() as Float32Array;
+  /** The engine under test, from the reference weights, with this optimizer; disposed after `run`. */
+  const withEngine = async (o: { lr: number; betas: [number, number]; eps: number; weight_decay: number }, run: (e: SrmStepEngine) => Promise<VerifyRow[]>) => withModel(async (m) => {
+    const engine = createSrmStepEngine(options.engine ?? 'tfjs', m, { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weight_decay }, { alpha });
+    try {
+      return await run(engine);
+    } finally {
+      await engine.dispose();
+    }
+  });
+  const steps = (engine: SrmStepEngine, count: number, lrAt: (k: number) => number, maxNorm: number) =>
+    runSteps(engine, rowsOf(x), rowsOf(target), x.shape[0], alpha, count, lrAt, maxNorm);
+
+  const onnxRunners: Array<[string, Runner]> = [
+    ['io.safetensors:out', () => onnxForwardRows(weights, c, x, io, meta)],
+    ['grads.safetensors:*', () => withEngine(meta.optimizer, async (e) => {
+      const { loss, grads } = await e.gradients(rowsOf(x), rowsOf(target), x.shape[0], alpha);
+      const rows = [
+        compare('io.safetensors:loss', [loss], io.loss ?? { shape: [1], data: Float32Array.of(meta.loss) }, meta, 'ONNX training graph'),
+        perTensorRow('grads.safetensors', grads, await readTensors(file('grads.safetensors')), meta, tol),
+      ];
+      const arena = ParameterArena.fromTensorDict(grads);
+      const clip = clipGradNormInPlace(arena, meta.clip.max_norm);
+      const norm = meta.clip.total_norm_before_clip;
+      const normNote = norm ? `total norm ${clip.totalNorm.toPrecision(8)} vs ${norm.toPrecision(8)}` : undefined;
+      rows.push(perTensorRow('grads_clipped.safetensors', arena.toTensorDict(), await readTensors(file('grads_clipped.safetensors')), meta, tol, normNote));
+      return rows;
+    })],
+  ];
+  const tfjsRunners: Array<[string, Runner]> = [
     ['io.safetensors:out', () => withModel((m) => forwardRows(m, x, target, io, meta))],
     ['io.safetensors:seq_out', () => withModel((m) => [sequenceRow(m, io, meta)])],
     ['grads.safetensors:*', () => withModel(async (m) => {
@@ -110,41 +150,31 @@ export async function verifySrmReference(dir: string): Promise<VerifyRow[]> {
       disposeGradients(clip.grads);
       return rows;
     })],
-    ['params_after_step.safetensors:*', () => withModel(async (m) => {
-      const o = meta.optimizer;
-      const opt = new AdamW(m.namedParameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weight_decay });
-      try {
-        runSteps(m, opt, x, target, alpha, 1, () => meta.one_step?.lr_used ?? o.lr, meta.clip.max_norm);
-      } finally {
-        opt.dispose();
-      }
-      return [perTensorRow('params_after_step.safetensors', m.stateDict(), await readTensors(file('params_after_step.safetensors')), meta, tol)];
+  ];
+  const runners: Array<[string, Runner]> = [
+    ['meta:params', () => withModel((m) => [stateDictRow(m, meta)])],
+    ...(onnx ? onnxRunners : tfjsRunners),
+    ['params_after_step.safetensors:*', () => withEngine(meta.optimizer, async (e) => {
+      await steps(e, 1, () => meta.one_step?.lr_used ?? meta.optimizer.lr, meta.clip.max_norm);
+      return [perTensorRow('params_after_step.safetensors', e.stateDict(), await readTensors(file('params_after_step.safetensors')), meta, tol)];
     })],
-    ['params_after_scheduled_steps.safetensors:*', () => withModel(async (m) => {
+    ['params_after_scheduled_steps.safetensors:*', () => {
       const s = meta.scheduled_steps;
       const schedule = warmupCosineSchedule({ baseLr: s.base_lr, warmupSteps: s.schedule.num_warmup_steps, totalSteps: s.schedule.num_training_steps, minLr: s.schedule.min_lr });
-      const opt = new AdamW(m.namedParameters(), { lr: s.base_lr, betas: s.betas ?? meta.optimizer.betas, eps: s.eps, weightDecay: s.weight_decay });
-      let losses: number[];
-      try {
-        losses = runSteps(m, opt, x, target, alpha, s.count, schedule, s.max_grad_norm ?? meta.clip.max_norm);
-      } finally {
-        opt.dispose();
-      }
-      const ref = await readTensors(file('params_after_scheduled_steps.safetensors'));
-      return [perTensorRow('params_after_scheduled_steps.safetensors', m.stateDict(), ref, meta, tol), ...lossRows('scheduled_steps', losses, s.per_step, meta)];
-    })],
-    ['params_after_adamw_probe.safetensors:*', () => withModel(async (m) => {
+      return withEngine({ lr: s.base_lr, betas: s.betas ?? meta.optimizer.betas, eps: s.eps, weight_decay: s.weight_decay }, async (e) => {
+        const losses = await steps(e, s.count, schedule, s.max_grad_norm ?? meta.clip.max_norm);
+        const ref = await readTensors(file('params_after_scheduled_steps.safetensors'));
+        return [perTensorRow('params_after_scheduled_steps.safetensors', e.stateDict(), ref, meta, tol), ...lossRows('scheduled_steps', losses, s.per_step, meta)];
+      });
+    }],
+    ['params_after_adamw_probe.safetensors:*', () => {
       const p = meta.adamw_probe;
-      const opt = new AdamW(m.namedParameters(), { lr: p.lr, betas: p.betas, eps: p.eps, weightDecay: p.weight_decay });
-      let losses: number[];
-      try {
-        losses = runSteps(m, opt, x, target, alpha, p.steps, () => p.lr, p.max_grad_norm);
-      } finally {
-        opt.dispose();
-      }
-      const ref = await readTensors(file('params_after_adamw_probe.safetensors'));
-      return [perTensorRow('params_after_adamw_probe.safetensors', m.stateDict(), ref, meta, tol), ...lossRows('adamw_probe', losses, p.per_step, meta)];
-    })],
+      return withEngine(p, async (e) => {
+        const losses = await steps(e, p.steps, () => p.lr, p.max_grad_norm);
+        const ref = await readTensors(file('params_after_adamw_probe.safetensors'));
+        return [perTensorRow('params_after_adamw_probe.safetensors', e.stateDict(), ref, meta, tol), ...lossRows('adamw_probe', losses, p.per_step, meta)];
+      });
+    }],
     ['meta:lr_schedule.lrs', async () => {
       const l = meta.lr_schedule;
       const schedule = warmupCosineSchedule({ baseLr: l.base_lr, warmupSteps: l.num_warmup_steps, totalSteps: l.num_training_steps, minLr: l.min_lr });
@@ -195,10 +225,21 @@ function hostGrads(grads: NamedGradients): TensorDict {
  * Repeats the shipped training step (zero_grad / loss / backward / clip / AdamW step) on the same
  * batch with the lr of each step; returns the losses.
  */
-function runSteps(model: SemanticRefinementModule, opt: AdamW, x: tf.Tensor2D, target: tf.Tensor2D, alpha: number, steps: number, lrAt: (k: number) => number, maxNorm: number): number[] {
+async function runSteps(engine: SrmStepEngine, x: Float32Array, target: Float32Array, rows: number, alpha: number, steps: number, lrAt: (k: number) => number, maxNorm: number): Promise<number[]> {
   const losses: number[] = [];
-  for (let k = 0; k < steps; k++) losses.push(srmTrainStep(model, opt, x, target, { lr: lrAt(k), alpha, maxGradNorm: maxNorm }).loss);
+  for (let k = 0; k < steps; k++) losses.push((await engine.step(x, target, rows, { lr: lrAt(k), alpha, maxGradNorm: maxNorm })).loss);
   return losses;
+}
+
+/** The ONNX inference graph's output for the reference input. */
+async function onnxForwardRows(weights: TensorDict, c: SrmReferenceMeta['constructor'], x: tf.Tensor2D, io: TensorDict, meta: SrmReferenceMeta): Promise<VerifyRow[]> {
+  const srm = await OnnxSrm.create(srmToOnnxBytes(weights, { inputDim: c.input_dim, hiddenDim: c.hidden_dim, numLayers: c.num_layers, numHeads: c.num_heads }));
+  try {
+    const out = await srm.refine({ shape: [...x.shape], data: x.dataSync() as Float32Array });
+    return [compare('io.safetensors:out', out.data, io.out, meta, 'ONNX inference graph')];
+  } finally {
+    await srm.dispose();
+  }
 }
 
 function stateDictRow(model: SemanticRefinementModule, meta: SrmReferenceMeta): VerifyRow {

@@ -82,3 +82,24 @@ describe.each(['wasm', 'cpu'] as const)('SRM reference on %s', (backend) => {
     tf.dispose([x, target]);
   });
 });
+
+describe('SRM reference on the ONNX engine (training graph, host AdamW)', () => {
+  let rows: VerifyRow[];
+
+  beforeAll(async () => {
+    await selectBackend('wasm');
+    rows = await verifySrmReference(SRM_FIXTURE, { engine: 'onnx' });
+    console.log(`onnx\n${formatVerifyTable(rows)}`);
+  });
+
+  test('every row passes within the reference tolerance', () => {
+    expect(rows.filter((r) => !r.pass)).toEqual([]);
+  });
+
+  test('covers the output, the loss, every raw and clipped gradient and every optimizer case', () => {
+    const keys = new Set(rows.map((r) => r.key));
+    for (const key of ['io.safetensors:out', 'io.safetensors:loss', 'grads.safetensors:*', 'grads_clipped.safetensors:*', 'params_after_step.safetensors:*', 'params_after_scheduled_steps.safetensors:*', 'params_after_adamw_probe.safetensors:*', 'meta:scheduled_steps.per_step.loss', 'meta:adamw_probe.per_step.loss']) {
+      expect(keys).toContain(key);
+    }
+  });
+});

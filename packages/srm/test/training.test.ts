@@ -104,6 +104,43 @@ describe('checkpoints and resume', () => {
     seed: 7,
   });
 
+  test('the onnx and tfjs engines train alike: the same step losses and final weights within float tolerance', async () => {
+    const runs: Record<string, { losses: number[]; result: Awaited<ReturnType<typeof trainSrm>> }> = {};
+    for (const engine of ['onnx', 'tfjs'] as const) {
+      const losses: number[] = [];
+      const events: SrmTrainingEvent[] = [];
+      const result = await trainSrm({ ...base(tempDir()), engine, onProgress: (e) => { events.push(e); if (e.type === 'step') losses.push(e.loss); } });
+      expect(events[0]).toMatchObject({ type: 'start', engine });
+      runs[engine] = { losses, result };
+    }
+    const { onnx, tfjs } = runs as Record<'onnx' | 'tfjs', (typeof runs)[string]>;
+    expect(onnx.losses).toHaveLength(20);
+    onnx.losses.forEach((l, k) => expect(Math.abs(l - tfjs.losses[k]!) / tfjs.losses[k]!).toBeLessThan(1e-4));
+    const a = onnx.result.model.stateDict();
+    const b = tfjs.result.model.stateDict();
+    for (const k of Object.keys(b)) expect(relError(a[k]!.data, b[k]!.data)).toBeLessThan(1e-4);
+    onnx.result.model.dispose();
+    tfjs.result.model.dispose();
+  });
+
+  test('a run checkpointed on the onnx engine resumes on tfjs (and back) where an uninterrupted run ends', async () => {
+    const straight = await trainSrm({ ...base(tempDir()), engine: 'onnx' });
+    const dir = tempDir();
+    const controller = new AbortController();
+    await trainSrm({ ...base(dir), engine: 'onnx', signal: controller.signal, onProgress: (e) => e.type === 'step' && e.step === 7 && controller.abort() }).catch(() => undefined);
+    const half = new AbortController();
+    await trainSrm({ data: folders, outDir: dir, resume: true, engine: 'tfjs', signal: half.signal, onProgress: (e) => e.type === 'step' && e.step === 12 && half.abort() }).catch(() => undefined);
+    const resumed = await trainSrm({ data: folders, outDir: dir, resume: true, engine: 'onnx' });
+    expect(resumed.steps).toBe(20);
+    expect(resumed.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
+    resumed.history.forEach((h, i) => expect(Math.abs(h.trainLoss - straight.history[i]!.trainLoss) / straight.history[i]!.trainLoss).toBeLessThan(1e-4));
+    const a = straight.model.stateDict();
+    const b = resumed.model.stateDict();
+    for (const k of Object.keys(a)) expect(relError(b[k]!.data, a[k]!.data)).toBeLessThan(1e-4);
+    straight.model.dispose();
+    resumed.model.dispose();
+  });
+
   test('an interrupted run resumes from its last checkpoint and ends exactly where an uninterrupted one does', async () => {
     const straightDir = tempDir();
     const straightSteps: Array<{ step: number; lr: number; loss: number }> = [];

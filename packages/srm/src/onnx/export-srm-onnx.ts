@@ -3,7 +3,7 @@ import { resolveSrmConfig, type SrmConfig } from '../config';
 import { buildSrmGraph, SRM_ONNX_IO, SRM_ONNX_OPSET } from './srm-graph';
 
 /** Bump with any change to the emitted graph (part of the cache fingerprint). */
-export const SRM_ONNX_EXPORTER_VERSION = 1;
+export const SRM_ONNX_EXPORTER_VERSION = 2;
 export const SRM_ONNX_METADATA = { kind: 'srdiff.kind', config: 'srdiff.config', fingerprint: 'srdiff.weights_sha256', exporterVersion: 'srdiff.exporter_version' } as const;
 export const SRM_ONNX_KIND = 'semantic-refinement-module';
 

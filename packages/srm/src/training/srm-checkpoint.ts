@@ -55,8 +55,8 @@ export interface SrmCheckpointMeta {
   optimizer: { step: number; options: AdamWState['options'] };
 }
 
-export async function writeSrmCheckpoint(file: string, model: SemanticRefinementModule, optimizer: AdamW, meta: SrmCheckpointMeta): Promise<void> {
-  const state = optimizer.getState();
+export async function writeSrmCheckpoint(file: string, model: SemanticRefinementModule, optimizer: AdamW | AdamWState, meta: SrmCheckpointMeta): Promise<void> {
+  const state = 'getState' in optimizer ? optimizer.getState() : optimizer;
   await writeCheckpoint(file, {
     groups: { model: model.stateDict(), 'optimizer.exp_avg': state.expAvg, 'optimizer.exp_avg_sq': state.expAvgSq },
     meta: { ...meta, optimizer: { step: state.step, options: state.options } },

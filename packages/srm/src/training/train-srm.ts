@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AdamW, Rng, manualSeed, tf, warmupCosineSchedule, type TensorDict } from '@srdiff/core';
+import { Rng, manualSeed, warmupCosineSchedule, type OrtSessionOptions, type TensorDict } from '@srdiff/core';
 import { RUN_DEFINING_SETTINGS, resolveSrmConfig, resolveTrainSrmSettings, type SrmConfig, type TrainSrmSettings } from '../config';
 import { readEmbeddingPairs, splitEmbeddingPairs, type EmbeddingPairs } from '../data/embedding-pairs';
 import { saveSrmWeights, SRM_WEIGHTS_FILE } from '../io/srm-weights';
@@ -17,7 +17,7 @@ import {
   type SrmCheckpointMeta,
   type SrmEpochRecord,
 } from './srm-checkpoint';
-import { srmTrainStep } from './train-step';
+import { createSrmStepEngine, type SrmEngineName, type SrmStepEngine } from './step-engine';
 /** Two folders of `.npy` embeddings matched by basename (`LQCLS/`, `GTCLS/`). */
 export interface EmbeddingFolders {
   lqDir: string;
@@ -25,7 +25,7 @@ export interface EmbeddingFolders {
 }
 
 export type SrmTrainingEvent =
-  | { type: 'start'; epochs: number; startEpoch: number; step: number; stepsPerEpoch: number; totalSteps: number; trainCount: number; valCount: number; resumedFrom?: string }
+  | { type: 'start'; epochs: number; startEpoch: number; step: number; stepsPerEpoch: number; totalSteps: number; trainCount: number; valCount: number; resumedFrom?: string; engine: 'onnx' | 'tfjs' }
   | { type: 'step'; epoch: number; step: number; totalSteps: number; loss: number; lr: number; gradNorm: number }
   | { type: 'epoch'; record: SrmEpochRecord; improved: boolean; best: SrmBest }
   | { type: 'checkpoint'; kind: 'last' | 'best'; file: string; epoch: number };
@@ -53,6 +53,15 @@ export interface TrainSrmOptions extends Partial<TrainSrmSettings> {
   evalBatchSize?: number;
   onProgress?: (event: SrmTrainingEvent) => void;
   signal?: AbortSignal;
+  /**
+   * What runs the steps: `'onnx'` (forward, loss and backward as one ONNX Runtime graph, AdamW
+   * fused on the host), `'tfjs'` (the reference engine, on the current backend) or `'auto'`
+   * (default: onnx when onnxruntime-node loads). Checkpoints are the same either way, so a run
+   * resumes on the other engine.
+   */
+  engine?: SrmEngineName;
+  /** ONNX Runtime session options of the onnx engine (threads, execution providers). */
+  session?: OrtSessionOptions;
 }
 
 export interface TrainSrmResult {
@@ -111,7 +120,6 @@ export async function trainSrm(options: TrainSrmOptions): Promise<TrainSrmResult
   const schedule = { baseLr: settings.lr, warmupSteps: settings.warmupSteps, totalSteps: stepsPerEpoch * settings.epochs, minLr: settings.minLr };
   const lrAt = warmupCosineSchedule(schedule);
   const fingerprint = dataFingerprint(train, val);
-  const optimizer = createOptimizer(model, settings);
   const rng = new Rng(settings.seed);
   let best: SrmBest = { metric: val ? 'val_cosine' : 'train_loss', value: null, epoch: 0 };
   let history: SrmEpochRecord[] = [];
@@ -126,15 +134,16 @@ export async function trainSrm(options: TrainSrmOptions): Promise<TrainSrmResult
       );
     }
     model.loadStateDict(checkpoint.weights, { source: resumeFile });
-    optimizer.setState(checkpoint.optimizer, resumeFile);
     rng.setState(m.rng);
     ({ best, history, epoch, step } = { best: m.best, history: m.history, epoch: m.epoch, step: m.step });
   }
+  const engine = createEngine(options, model, settings);
+  if (checkpoint) engine.setOptimizerState(checkpoint.optimizer, resumeFile);
   const bestWeights0 = checkpoint ? await bestWeightsBeside(resumeFile!, checkpoint.meta) : undefined;
   let bestWeights = bestWeights0 ?? model.stateDict();
 
   const emit = options.onProgress ?? (() => undefined);
-  emit({ type: 'start', epochs: settings.epochs, startEpoch: epoch, step, stepsPerEpoch, totalSteps: schedule.totalSteps, trainCount: train.count, valCount: val?.count ?? 0, resumedFrom: resumeFile });
+  emit({ type: 'start', epochs: settings.epochs, startEpoch: epoch, step, stepsPerEpoch, totalSteps: schedule.totalSteps, trainCount: train.count, valCount: val?.count ?? 0, resumedFrom: resumeFile, engine: engine.name });
 
   const metaAt = (): SrmCheckpointMeta => ({
     format: SRM_CHECKPOINT_FORMAT,
@@ -150,7 +159,8 @@ export async function trainSrm(options: TrainSrmOptions): Promise<TrainSrmResult
     rng: rng.getState(),
     best,
     history,
-    optimizer: { step: optimizer.step, options: optimizer.options },
+    // Overwritten by writeSrmCheckpoint with the saved optimizer state.
+    optimizer: { step, options: { lr: settings.lr, betas: settings.betas, eps: settings.eps, weightDecay: settings.weightDecay } },
   });
   const files = options.outDir
     ? { last: lastFile!, best: path.join(options.outDir, CHECKPOINT_BEST_FILE), weights: path.join(options.outDir, SRM_WEIGHTS_FILE) }
@@ -166,14 +176,9 @@ export async function trainSrm(options: TrainSrmOptions): Promise<TrainSrmResult
       for (let b = 0; b < stepsPerEpoch; b++) {
         if (options.signal?.aborted) throw new SrmTrainingAbortedError(epoch, step, lastSaved, options.signal.reason);
         const batch = order.slice(b * settings.batchSize, (b + 1) * settings.batchSize);
-        const [lq, gt] = batchTensors(train, batch);
+        const [lq, gt] = batchRows(train, batch);
         lr = lrAt(step);
-        let result;
-        try {
-          result = srmTrainStep(model, optimizer, lq, gt, { lr, alpha: settings.alpha, maxGradNorm: settings.maxGradNorm, microBatchSize: settings.microBatchSize });
-        } finally {
-          tf.dispose([lq, gt]);
-        }
+        const result = await engine.step(lq, gt, batch.length, { lr, alpha: settings.alpha, maxGradNorm: settings.maxGradNorm, microBatchSize: settings.microBatchSize });
         if (!Number.isFinite(result.loss)) throw new Error(`trainSrm: the loss became ${result.loss} at step ${step} (epoch ${epoch + 1}); lower lr or check the embeddings`);
         step++;
         lossSum += result.loss;
@@ -181,6 +186,7 @@ export async function trainSrm(options: TrainSrmOptions): Promise<TrainSrmResult
         await yieldToEventLoop(); // lets an AbortSignal fired by a timer or a signal handler arrive
       }
       epoch++;
+      engine.syncTo(model);
       const last = epoch === settings.epochs;
       const record: SrmEpochRecord = { epoch, step, trainLoss: lossSum / stepsPerEpoch, lr, seconds: 0 };
       if (val && (epoch % settings.valEvery === 0 || last)) record.val = evaluateSrm(model, val, { batchSize: options.evalBatchSize, alpha: settings.alpha });
@@ -194,12 +200,12 @@ export async function trainSrm(options: TrainSrmOptions): Promise<TrainSrmResult
       history = [...history, record];
       if (files) {
         if (improved) {
-          await writeSrmCheckpoint(files.best, model, optimizer, metaAt());
+          await writeSrmCheckpoint(files.best, model, engine.getOptimizerState(), metaAt());
           await saveSrmWeights(files.weights, model);
           emit({ type: 'checkpoint', kind: 'best', file: files.best, epoch });
         }
         if (epoch % settings.checkpointEvery === 0 || last) {
-          await writeSrmCheckpoint(files.last, model, optimizer, metaAt());
+          await writeSrmCheckpoint(files.last, model, engine.getOptimizerState(), metaAt());
           lastSaved = files.last;
           emit({ type: 'checkpoint', kind: 'last', file: files.last, epoch });
         }
@@ -207,11 +213,11 @@ export async function trainSrm(options: TrainSrmOptions): Promise<TrainSrmResult
       emit({ type: 'epoch', record, improved, best });
     }
   } catch (err) {
-    optimizer.dispose();
+    await engine.dispose();
     if (!options.model) model.dispose();
     throw err;
   }
-  optimizer.dispose();
+  await engine.dispose();
   const finalValidation = history[history.length - 1]?.val ?? (val ? evaluateSrm(model, val, { batchSize: options.evalBatchSize, alpha: settings.alpha }) : undefined);
   return { model, bestWeights, best, history, steps: step, settings, finalValidation, files };
 }
@@ -285,11 +291,12 @@ function createModel(options: TrainSrmOptions, stored: SrmConfig | undefined, da
   return new SemanticRefinementModule(wanted);
 }
 
-function createOptimizer(model: SemanticRefinementModule, s: TrainSrmSettings): AdamW {
-  return new AdamW(model.namedParameters(), { lr: s.lr, betas: s.betas, eps: s.eps, weightDecay: s.weightDecay });
+function createEngine(options: TrainSrmOptions, model: SemanticRefinementModule, s: TrainSrmSettings): SrmStepEngine {
+  return createSrmStepEngine(options.engine ?? 'auto', model, { lr: s.lr, betas: s.betas, eps: s.eps, weightDecay: s.weightDecay }, { alpha: s.alpha, session: options.session });
 }
 
-function batchTensors(pairs: EmbeddingPairs, indices: readonly number[]): [tf.Tensor2D, tf.Tensor2D] {
+/** The rows of a batch, LQ and GT, back to back. */
+function batchRows(pairs: EmbeddingPairs, indices: readonly number[]): [Float32Array, Float32Array] {
   const { dim } = pairs;
   const lq = new Float32Array(indices.length * dim);
   const gt = new Float32Array(indices.length * dim);
@@ -297,7 +304,7 @@ function batchTensors(pairs: EmbeddingPairs, indices: readonly number[]): [tf.Te
     lq.set(pairs.lq.subarray(src * dim, (src + 1) * dim), i * dim);
     gt.set(pairs.gt.subarray(src * dim, (src + 1) * dim), i * dim);
   });
-  return [tf.tensor2d(lq, [indices.length, dim]), tf.tensor2d(gt, [indices.length, dim])];
+  return [lq, gt];
 }
 
 function dataFingerprint(train: EmbeddingPairs, val: EmbeddingPairs | undefined): string {
