@@ -2,7 +2,10 @@ import path from 'node:path';
 import { selectBackend } from '@srdiff/core';
 import { trainSrm, type SrmTrainingEvent } from '@srdiff/srm';
 import type { Command } from '../cli/command';
+import { assertOneEmbeddingOrigin } from '@srdiff/vlm';
+import { listTaskFolders } from '../pipeline/dataset-folders';
 import { readPhasePairs } from '../pipeline/srm-stage';
+import { writeSrmEmbeddingOrigin } from '../pipeline/vlm';
 import { Progress } from '../ui/progress';
 
 export const trainSrmCommand: Command = {
@@ -38,6 +41,10 @@ export const trainSrmCommand: Command = {
     const data = (await readPhasePairs(root, 'train', tasks))!;
     const valData = await readPhasePairs(root, 'val', tasks);
     log(`train-srm: ${data.count} training pairs (${data.dim} wide)${valData ? `, ${valData.count} validation pairs` : ''}`);
+    // Every LQCLS/GTCLS folder must come from one VLM (manifests); the run folder records which.
+    const embeddingFolders = ['train', ...(valData ? ['val'] : [])].flatMap((phase) => listTaskFolders(root, [phase], tasks).flatMap((f) => [path.join(f.dir, 'LQCLS'), path.join(f.dir, 'GTCLS')]));
+    const origin = await assertOneEmbeddingOrigin(embeddingFolders);
+    if (origin) log(`train-srm: embeddings of ${origin.family ?? 'the VLM'} '${origin.model}'`);
     let progress: Progress | undefined;
     const onProgress = (e: SrmTrainingEvent) => {
       if (e.type === 'start') {
@@ -67,6 +74,7 @@ export const trainSrmCommand: Command = {
       signal,
     });
     progress?.finish();
+    if (origin) await writeSrmEmbeddingOrigin(options.out as string, origin);
     out(`train-srm: ${result.steps} steps; best ${result.best.metric} ${result.best.value?.toFixed(5) ?? '-'} at epoch ${result.best.epoch}`);
     const v = result.finalValidation;
     if (v) out(`train-srm: validation cosine to GT: refined ${v.cosineRefined.toFixed(4)} vs raw LQ ${v.cosineLq.toFixed(4)} (${v.count} pairs)`);
