@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   AdamW, Ema, Rng, clipGradNorm, disposeGradients, explainWasmOutOfMemory, manualSeed, selectBackend, writeSafetensors,
   type BackendSelection,
@@ -6,8 +7,9 @@ import { TrainBatchLoader, batchToTensors } from '@srdiff/data';
 import { IRSDE } from '@srdiff/sde';
 import { CONFIG_METADATA_KEY, ConditionalUNet, resolveUnetConfig, readStateDict, type UNetConfig } from '@srdiff/unet';
 import { irsdeOptions } from '../options/package-options';
-import type { TrainOptions } from '../options/train-options';
-import { openDataset } from '../pipeline/dataset';
+import type { DatasetOptions, TrainOptions } from '../options/train-options';
+import { datasetSource, openDataset, taskDirs } from '../pipeline/dataset';
+import { embeddingVlm } from '../pipeline/vlm';
 import { learningRateSchedule } from './lr-schedule';
 import {
   DIFFUSION_CHECKPOINT_FORMAT, NoUsableCheckpointError, listCheckpoints, loadDiffusionCheckpoint, saveDiffusionCheckpoint,
@@ -109,6 +111,13 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
   const train = await openDataset(options.datasets.train, 'train', tasks, config as never, options.srm.path, log);
   const hasVal = Boolean(options.datasets.val.dataroot || options.datasets.val.dataroot_LQ);
   const val = hasVal ? await openDataset(options.datasets.val, 'val', tasks, config as never, options.srm.path, log) : undefined;
+  if (config.use_image_context) {
+    // The VLM the embeddings came from (LQCLS manifests; two VLMs are an error naming both) goes
+    // into the run's options.yml as vlm.model, for restore and test.
+    const phases: ['train' | 'val', DatasetOptions][] = [['train', options.datasets.train], ...(hasVal ? [['val', options.datasets.val] as ['val', DatasetOptions]] : [])];
+    const lqCls = phases.flatMap(([phase, ds]) => taskDirs(datasetSource(ds, phase, tasks, `datasets.${phase}`)).map((d) => join(d, 'LQCLS')));
+    options = { ...options, vlm: { ...options.vlm, model: await embeddingVlm(lqCls, options.vlm.model, 'vlm.model') } };
+  }
 
   manualSeed(tr.manual_seed);
   const model = new ConditionalUNet(config);
