@@ -5,12 +5,12 @@ import { DEGRADATION_TASKS, PairedDataset, buildDegradedDataset, bundledCleanIma
 import type { IRSDE } from '@srdiff/sde';
 import { refineFolder, trainSrm } from '@srdiff/srm';
 import { ConditionalUNet, type UNetConfig } from '@srdiff/unet';
-import { createClipExtractor } from '@srdiff/vlm';
 import type { Command } from '../cli/command';
 import { loadOptions } from '../options/load-options';
 import { irsdeOptions, samplingSde } from '../options/package-options';
 import { TRAIN_OPTIONS_SCHEMA, type TrainOptions } from '../options/train-options';
-import { bundledDemoUnet, resolveVlmModel } from '../pipeline/models';
+import { bundledDemoUnet, resolveVlmModel, TINY_BLIP_ALIAS, TINY_CLIP_ALIAS } from '../pipeline/models';
+import { describeVlm, openVlm } from '../pipeline/vlm';
 import { readPhasePairs } from '../pipeline/srm-stage';
 import { writeComparisonSheet } from '../pipeline/sheet';
 import { createEngine } from '../restore/engine';
@@ -57,11 +57,11 @@ export const demoCommand: Command = {
   spec: {
     name: 'demo',
     summary: 'the whole pipeline at a tiny size on bundled photos: degrade, extract, train-srm, refine, train, test; prints a metrics table',
-    usage: 'srdiff demo [--minutes 8] [--out demo-run] [--model tiny|<hub id>] [--init bundled|scratch] [--tasks hazy,low-light,rainy,motion-blurry]',
+    usage: 'srdiff demo [--minutes 8] [--out demo-run] [--model tiny|tiny-blip|<hub id>] [--init bundled|scratch] [--tasks hazy,low-light,rainy,motion-blurry]',
     options: {
       minutes: { type: 'number', greaterThan: 0, description: 'wall-time budget for everything', default: DEMO_DEFAULTS.minutes },
       out: { type: 'string', valueName: 'DIR', description: 'working folder (dataset, runs, results, sheets)', default: 'demo-run' },
-      model: { type: 'string', valueName: 'ID', description: "VLM: 'tiny' (bundled random CLIP, offline) or a real CLIP hub id / folder", default: 'tiny' },
+      model: { type: 'string', valueName: 'ID', description: "VLM: 'tiny' (bundled random CLIP, offline), 'tiny-blip' (bundled random BLIP, the paper's VLM at a tiny size, offline), or a real BLIP / CLIP hub id or folder", default: 'tiny' },
       tasks: { type: 'string[]', valueName: 'LIST', description: 'degradations', default: [...DEGRADATION_TASKS] },
       init: {
         type: 'string', valueName: 'FROM', default: 'bundled', choices: DEMO_INITS,
@@ -92,9 +92,9 @@ export const demoCommand: Command = {
     if (built) log(`demo: dataset ${built.pairs} pairs (${Object.entries(built.psnr).map(([t, p]) => `${t} LQ ${p.mean.toFixed(1)} dB`).join(', ')})`);
 
     // 2. VLM embeddings.
-    const { model: vlmModel, note } = resolveVlmModel(options.model as string);
-    if (note) log(`demo: ${note}`);
-    const vlm = await createClipExtractor({ model: vlmModel, allowRemote: options.model !== 'tiny' });
+    const bundledVlm = options.model === TINY_CLIP_ALIAS || options.model === TINY_BLIP_ALIAS;
+    const { model: vlmModel } = resolveVlmModel(options.model as string);
+    const vlm = await openVlm(options.model as string, { offline: bundledVlm, flag: '--model', log: (s) => log(`demo: ${s}`) });
     try {
       for (const phase of ['train', 'val']) {
         for (const task of tasks) {
@@ -106,7 +106,7 @@ export const demoCommand: Command = {
     } finally {
       await vlm.dispose();
     }
-    log(`demo: embeddings from ${vlm.id} (${vlm.width} wide) at ${formatDuration(elapsed())}`);
+    log(`demo: embeddings from ${describeVlm(vlm)} at ${formatDuration(elapsed())}`);
 
     // 3. SRM on (LQCLS, GTCLS), then RestoreCLS for every task folder.
     const srmDir = path.join(root, 'runs', 'srm');
@@ -143,7 +143,7 @@ export const demoCommand: Command = {
       datasets: { train: { dataroot: dataRoot, batch_size: DEMO_DEFAULTS.batch, patch_size: DEMO_DEFAULTS.patch, context: 'RestoreCLS' }, val: {} },
       network_G: { setting },
       srm: { path: srmDir },
-      vlm: { model: options.model === 'tiny' ? 'tiny' : vlmModel },
+      vlm: { model: bundledVlm ? (options.model as string) : vlmModel },
       path: { experiments_root: runDir, pretrain_model_G: start.file ?? null },
       train: { niter, lr_G: start.file ? DEMO_DEFAULTS.fineTuneLr : DEMO_DEFAULTS.lr, eta_min: 1e-5, manual_seed: seed, val_freq: niter + 1 },
       logger: { print_freq: 10, save_checkpoint_freq: 100 },
@@ -186,7 +186,7 @@ export const demoCommand: Command = {
     });
     out('');
     const origin = start.file ? `bundled weights (${start.description}) + ${trained.step} fine-tuning steps here` : `${trained.step} training steps from random weights`;
-    out(`SR-Diff demo — UNet: ${origin}; ${engine.name} sampling (posterior, ${sde.steps} steps, single sample); VLM: ${options.model === 'tiny' ? 'tiny random CLIP' : vlm.id}`);
+    out(`SR-Diff demo — UNet: ${origin}; ${engine.name} sampling (posterior, ${sde.steps} steps, single sample); VLM: ${options.model === TINY_CLIP_ALIAS ? 'tiny random CLIP' : options.model === TINY_BLIP_ALIAS ? 'tiny random BLIP' : vlm.id}`);
     out(formatTable(['task', 'images', 'PSNR LQ', 'PSNR restored', 'gain dB', 'SSIM LQ', 'SSIM restored'], rows));
     out(`Sheets (LQ | restored | GT): ${path.join(root, 'sheets')}/<task>.png; total time ${formatDuration(elapsed())}`);
     return 0;
