@@ -1,9 +1,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PyTuple, readSafetensors, readTorchFile, TorchFileError, TorchTensor, type PyValue } from '../src';
 import { ZipArchive } from '../src/io/torch/zip-archive';
-import { bytesSource } from '../src/io/torch/byte-source';
+import { bytesSource, openFileSource } from '../src/io/torch/byte-source';
+import { crc32, crc32Js } from '../src/io/torch/crc32';
+import { loadZipTorchFile } from '../src/io/torch/zip-format';
 import { FIXTURES } from './helpers';
 
 /**
@@ -153,6 +156,34 @@ describe('readTorchFile edge cases (tools/pth-fixtures)', () => {
     expect(rows.buffer).not.toBe(whole.buffer);
     rows[0] = 1234;
     expect(whole[16]).not.toBe(1234);
+  });
+});
+
+describe('reading large files piece by piece (as files over 64 MiB are)', () => {
+  test('the same values as a whole-file read; a truncated file on disk is reported', async () => {
+    const file = path.join(PTH, 'srm_epoch_checkpoint.pth');
+    const source = await openFileSource(file, file, 0);
+    let pieces: PyValue;
+    try {
+      pieces = await loadZipTorchFile(source);
+    } finally {
+      await source.close();
+    }
+    const whole = await readTorchFile(file);
+    expect(structureOf(pieces)).toEqual(structureOf(whole));
+    const a = tensorsOf(pieces, 'f');
+    for (const [name, t] of tensorsOf(whole, 'f')) expect([name, Array.from(a.get(name)!.toFloat32())]).toEqual([name, Array.from(t.toFloat32())]);
+    const cut = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pth-')), 'cut.pth');
+    fs.writeFileSync(cut, fs.readFileSync(file).subarray(0, 100_000));
+    const s2 = await openFileSource(cut, cut, 0);
+    await expect(loadZipTorchFile(s2)).rejects.toThrow(/cut\.pth: zip archive has no end-of-directory record: the file is truncated/);
+    await s2.close();
+  });
+
+  test('CRC-32: the table implementation agrees with zlib on every length mod 8', () => {
+    const data = Uint8Array.from({ length: 1037 }, (_, i) => (i * 131 + 7) & 0xff);
+    for (const n of [0, 1, 7, 8, 9, 100, 1037]) expect(crc32Js(data.subarray(0, n))).toBe(crc32(data.subarray(0, n)));
+    expect(crc32Js(new TextEncoder().encode('123456789'))).toBe(0xcbf43926); // the standard check value
   });
 });
 

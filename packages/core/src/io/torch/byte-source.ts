@@ -39,15 +39,35 @@ export function bytesSource(input: Uint8Array, name: string): ByteSource {
   return source;
 }
 
-/** A file on disk, read piece by piece. */
-export async function openFileSource(file: string, name = file): Promise<ByteSource> {
+/** Files up to this size are read in one go: one read beats one per zip entry (63 for the UNet). */
+const WHOLE_FILE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A file on disk: read whole when it is at most `wholeFileBytes` (default 64 MiB), else piece by
+ * piece, so a large file is never held twice.
+ */
+export async function openFileSource(file: string, name = file, wholeFileBytes = WHOLE_FILE_BYTES): Promise<ByteSource> {
   let handle: fs.promises.FileHandle;
+  let size: number;
+  const cannot = (err: unknown) => new TorchFileError(name, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   try {
     handle = await fs.promises.open(file, 'r');
   } catch (err) {
-    throw new TorchFileError(name, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw cannot(err);
   }
-  const { size } = await handle.stat();
+  try {
+    size = (await handle.stat()).size;
+  } catch (err) {
+    await handle.close();
+    throw cannot(err);
+  }
+  if (size <= wholeFileBytes) {
+    try {
+      return bytesSource(await handle.readFile(), name);
+    } finally {
+      await handle.close();
+    }
+  }
   const source: ByteSource = {
     name,
     size,
