@@ -73,7 +73,25 @@ describe('model files: local folders, caches and offline mode', () => {
     const dir = path.join(tmp, 'partial');
     fs.cpSync(fixtureModel, dir, { recursive: true });
     fs.rmSync(path.join(dir, 'model.safetensors'));
-    await expect(createBlipEmbedder({ model: dir })).rejects.toThrow(/model folder .*partial is incomplete: no weights \(model.safetensors, model.safetensors.index.json, pytorch_model.bin\)/);
+    await expect(createBlipEmbedder({ model: dir })).rejects.toThrow(/model folder .*partial is incomplete: no weights \(model.safetensors, model.safetensors.index.json, pytorch_model.bin, pytorch_model.bin.index.json\)/);
+  });
+
+  it('reads pytorch_model.bin (torch.save, no Python) to the same embedding as model.safetensors', async () => {
+    const dir = path.join(tmp, 'bin');
+    fs.cpSync(fixtureModel, dir, { recursive: true });
+    fs.rmSync(path.join(dir, 'model.safetensors'));
+    fs.copyFileSync(path.join(__dirname, 'fixtures', 'tiny-blip-bin', 'pytorch_model.bin'), path.join(dir, 'pytorch_model.bin'));
+    const fromBin = await createBlipEmbedder({ model: dir });
+    const fromSafetensors = await createBlipEmbedder({ model: fixtureModel });
+    try {
+      expect(fromBin.weightsFiles).toEqual([path.join(dir, 'pytorch_model.bin')]);
+      const [a] = await fromBin.extract([image]);
+      const [b] = await fromSafetensors.extract([image]);
+      expect(Array.from(a!)).toEqual(Array.from(b!));
+    } finally {
+      await fromBin.dispose();
+      await fromSafetensors.dispose();
+    }
   });
 
   it('builds the download URL a hub id would be fetched from', () => {

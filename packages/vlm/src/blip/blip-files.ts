@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { readSafetensors, type TensorDict } from '@srdiff/core';
+import { HF_WEIGHT_FILES, readStateDictFile, type TensorDict } from '@srdiff/core';
 import { ModelNotFoundError } from '../clip/model-location';
 import type { ModelFiles } from '../hub/model-files';
 import { parseBlipPreprocessConfig, type BlipPreprocessConfig } from '../preprocess/blip-image-processor';
@@ -10,8 +10,9 @@ import { resolveClsTokenId } from './cls-token';
 /**
  * Reads a `BlipForConditionalGeneration` checkpoint in the layout `save_pretrained` writes:
  * `config.json`, `preprocessor_config.json`, the tokenizer's `vocab.txt` / `tokenizer.json`
- * (+ `tokenizer_config.json`) and the weights, `model.safetensors` (or its sharded
- * `model.safetensors.index.json`) or `pytorch_model.bin`.
+ * (+ `tokenizer_config.json`) and the weights: `model.safetensors` or `pytorch_model.bin` (a
+ * `torch.save` file, read by `@srdiff/core` without Python), or the `.index.json` of either
+ * when sharded, in the order transformers prefers them.
  */
 export interface BlipCheckpoint {
   config: BlipConfig;
@@ -22,8 +23,8 @@ export interface BlipCheckpoint {
   weightsFiles: string[];
 }
 
-/** Weight files in the order they are tried. */
-export const BLIP_WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin'] as const;
+/** Weight files in the order they are tried (transformers' preference). */
+export const BLIP_WEIGHT_FILES = HF_WEIGHT_FILES;
 
 function howToProvide(files: ModelFiles): string {
   const hubId = files.source.kind === 'hub' ? files.source.id : 'Salesforce/blip-image-captioning-base';
@@ -59,9 +60,9 @@ async function required(files: ModelFiles, file: string): Promise<string> {
   return found;
 }
 
-/** Reads `pytorch_model.bin` (a `torch.save` zip or legacy file). */
-async function readPytorchBin(file: string): Promise<TensorDict> {
-  throw new Error(`${file}: reading pytorch_model.bin is not available in this build; convert it (srdiff convert) or use model.safetensors`);
+/** Reads one weights file, safetensors or `torch.save`, told apart by content. */
+async function readWeightsFile(file: string): Promise<TensorDict> {
+  return (await readStateDictFile(file)).tensors;
 }
 
 async function readWeights(files: ModelFiles): Promise<{ stateDict: TensorDict; weightsFiles: string[] }> {
@@ -72,18 +73,16 @@ async function readWeights(files: ModelFiles): Promise<{ stateDict: TensorDict; 
       tried.push(...files.candidates(name));
       continue;
     }
-    if (name === 'model.safetensors') return { stateDict: (await readSafetensors(file)).tensors, weightsFiles: [file] };
-    if (name === 'pytorch_model.bin') return { stateDict: await readPytorchBin(file), weightsFiles: [file] };
-    // A sharded checkpoint: the index maps every key to its shard.
+    if (!name.endsWith('.index.json')) return { stateDict: await readWeightsFile(file), weightsFiles: [file] };
+    // A sharded checkpoint: the index maps every key to its shard (fetched like any other file).
     const index = await readJson(file);
     const weightMap = index.weight_map as Record<string, string> | undefined;
     if (!weightMap || typeof weightMap !== 'object') throw new Error(`${file}: no weight_map`);
     const stateDict: TensorDict = {};
-    const shards = [...new Set(Object.values(weightMap))];
     const shardFiles: string[] = [];
-    for (const shard of shards) {
+    for (const shard of [...new Set(Object.values(weightMap))]) {
       const shardFile = await required(files, shard);
-      Object.assign(stateDict, (await readSafetensors(shardFile)).tensors);
+      Object.assign(stateDict, await readWeightsFile(shardFile));
       shardFiles.push(shardFile);
     }
     return { stateDict, weightsFiles: shardFiles };
