@@ -90,3 +90,28 @@ describe("the original's .pt embedding folders", () => {
     await expect(prepareEmbeddings({ root: tmp, phase: 'train', tasks: ['hazy'] }, 'LQCLS', null, () => undefined)).resolves.toBe('LQCLS');
   });
 });
+
+describe('path.pretrain_model_G given a .pth, RestoreCLS of .pt files', () => {
+  test("training starts from the original's lastest_G.pth, conditioned on .pt embeddings", async () => {
+    const { tinyDataset, tinyOptions } = await import('./helpers/tiny-run');
+    const { trainDiffusion } = await import('../src/training/train-diffusion');
+    const data = await tinyDataset(path.join(tmp, 'data'));
+    const restore = path.join(data, 'train', 'rainy', 'RestoreCLS');
+    fs.mkdirSync(restore, { recursive: true });
+    for (const f of fs.readdirSync(path.join(data, 'train', 'rainy', 'LQ'))) fs.copyFileSync(path.join(PTH, 'embedding_view.pt'), path.join(restore, f.replace(/\.png$/, '.pt')));
+    const pth = path.join(PTH, 'unet_lastest_G.pth');
+    const run = path.join(tmp, 'run');
+    const logs: string[] = [];
+    const options = tinyOptions(data, run, ['train.niter=1', 'train.lr_G=1e-12'], {
+      network_G: { setting: { nf: 8, ch_mult: [1, 2, 4, 8], context_dim: 16, use_image_context: true } },
+      path: { experiments_root: run, pretrain_model_G: pth },
+    });
+    await trainDiffusion({ options, onEvent: (e) => e.type === 'log' && logs.push(e.message) });
+    expect(logs.join('\n')).toContain(`loaded ${pth}`);
+    const start = (await readStateDictFile(pth)).tensors;
+    const after = (await readSafetensors(path.join(run, 'models', 'last_G.safetensors'))).tensors;
+    let maxDiff = 0;
+    for (const [k, t] of Object.entries(start)) for (let i = 0; i < t.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(after[k]!.data[i]! - t.data[i]!));
+    expect(maxDiff).toBeLessThan(1e-6); // one step at lr 1e-12 from the .pth weights
+  }, 120_000);
+});

@@ -34,6 +34,7 @@ export const restoreCommand: Command = {
       'no-srm': { type: 'boolean', description: 'use the raw VLM embedding (models trained on LQCLS)', default: false },
       mode: { type: 'string', description: 'reverse process', choices: ['posterior', 'sde', 'ode'] },
       steps: { type: 'number', integer: true, min: 1, description: 'sampling steps (default: the SDE T)' },
+      'max-sigma': { type: 'number', greaterThan: 0, description: "the IR-SDE's max_sigma (default: the run's, else the schema's 10); the original's test.yml restores with 50" },
       seed: { type: 'number', integer: true, description: 'seed of the sampling noise', default: 0 },
       tile: { type: 'number', integer: true, min: 1, description: 'tile edge in pixels for large images', default: DEFAULT_TILE },
       overlap: { type: 'number', integer: true, min: 0, description: 'pixels shared (and blended) by neighbouring tiles', default: 32 },
@@ -42,7 +43,7 @@ export const restoreCommand: Command = {
       offline: { type: 'boolean', description: 'never download the VLM', default: false },
       'max-megapixels': MAX_PIXELS_FLAG,
     },
-    examples: ['srdiff restore photo.jpg --model lastest_EMA.pth --srm best_model.pth --vlm Salesforce/blip-image-captioning-base', 'srdiff restore photo.jpg --model runs/hazy --out restored/', 'srdiff restore big.png --model unet.safetensors --srm srm.safetensors --vlm Xenova/clip-vit-base-patch32'],
+    examples: ['srdiff restore photo.jpg --model lastest_EMA.pth --srm best_model.pth --vlm Salesforce/blip-image-captioning-base --max-sigma 50', 'srdiff restore photo.jpg --model runs/hazy --out restored/', 'srdiff restore big.png --model unet.safetensors --srm srm.safetensors --vlm Xenova/clip-vit-base-patch32'],
   },
   async run({ options: flags, positionals, out, log, signal }) {
     const input = positionals[0]!;
@@ -58,7 +59,7 @@ export const restoreCommand: Command = {
     await selectBackend(flags.backend as 'auto');
     const model = await resolveUnetModel(flags.model as string);
     const run = model.runOptions;
-    const sdeOptions = run?.sde ?? defaultSdeSection();
+    const sdeOptions = { ...(run?.sde ?? defaultSdeSection()), ...(flags['max-sigma'] !== undefined ? { max_sigma: flags['max-sigma'] as number } : {}) };
     const sde = samplingSde(sdeOptions, (flags.steps as number | undefined) ?? sdeOptions.sample_T);
     if (!run) log(`restore: ${model.source} carries no training options; using max_sigma ${sdeOptions.max_sigma}, T ${sdeOptions.T}, ${sdeOptions.schedule}`);
     checkPixelLimit(infos, maxPixelsFrom(flags['max-megapixels']), { tile: flags.tile as number, overlap: flags.overlap as number, steps: sde.steps });
