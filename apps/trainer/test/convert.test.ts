@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readSafetensors, readStateDictFile } from '@srdiff/core';
+import { readEmbeddingTensor, readSafetensors, readStateDictFile } from '@srdiff/core';
 import { CONVERTED_FROM_KEY } from '../src/commands/convert';
 import { prepareEmbeddings } from '../src/pipeline/dataset';
 import { resolveUnetModel } from '../src/pipeline/resolve-model';
@@ -88,6 +88,24 @@ describe("the original's .pt embedding folders", () => {
     fs.writeFileSync(path.join(task, 'LQ', 'a.png'), '');
     fs.copyFileSync(path.join(PTH, 'embedding_view.pt'), path.join(task, 'LQCLS', 'a.pt'));
     await expect(prepareEmbeddings({ root: tmp, phase: 'train', tasks: ['hazy'] }, 'LQCLS', null, () => undefined)).resolves.toBe('LQCLS');
+  });
+});
+
+describe('--srm given the original best_model.pth, LQCLS of .pt files', () => {
+  test('srdiff refine --srm best_model.pth writes RestoreCLS/*.npy: the SRM applied to the .pt embeddings', async () => {
+    const { loadSrm, refine } = await import('@srdiff/srm');
+    const task = path.join(tmp, 'train', 'hazy');
+    for (const sub of ['LQ', 'GT', 'LQCLS']) fs.mkdirSync(path.join(task, sub), { recursive: true });
+    fs.copyFileSync(path.join(PTH, 'embedding_view.pt'), path.join(task, 'LQCLS', 'a.pt'));
+    const best = path.join(PTH, 'srm_best_model.pth');
+    const run = await cli(['refine', '--data', tmp, '--srm', best, '--backend', 'cpu']);
+    expect([run.code, run.output]).toEqual([0, expect.any(String)]);
+    const written = await readEmbeddingTensor(path.join(task, 'RestoreCLS', 'a.npy'));
+    const srm = await loadSrm(best);
+    const want = refine(srm, [(await readEmbeddingTensor(path.join(PTH, 'embedding_view.pt'))).data])[0]!;
+    srm.dispose();
+    expect(written.shape).toEqual([1, 16]);
+    expect(Array.from(written.data)).toEqual(Array.from(want));
   });
 });
 
