@@ -1,9 +1,17 @@
+import { UsageError } from '../cli/args';
 import type { Command } from '../cli/command';
 import { loadOptions } from '../options/load-options';
 import { TRAIN_OPTIONS_SCHEMA, type TrainOptions } from '../options/train-options';
 import { NonFiniteLossError, RunFolderInUseError, trainDiffusion, type TrainEvent } from '../training/train-diffusion';
 import { Progress } from '../ui/progress';
 import { BACKEND_FLAG, ENGINE_FLAG, OPTION_FILE_FLAGS, collectSets } from './common';
+
+/** `--providers cuda,cpu` → `['cuda', 'cpu']`. */
+export function parseProviders(list: string): string[] {
+  const providers = list.split(',').map((p) => p.trim()).filter(Boolean);
+  if (!providers.length) throw new UsageError('--providers: give a comma-separated list, e.g. cuda,cpu');
+  return providers;
+}
 
 export const trainCommand: Command = {
   spec: {
@@ -17,7 +25,8 @@ export const trainCommand: Command = {
       'max-steps': { type: 'number', integer: true, min: 1, description: 'stop (and checkpoint) after this many updates in this invocation' },
       minutes: { type: 'number', greaterThan: 0, description: 'stop (and checkpoint) after this much wall time' },
       backend: BACKEND_FLAG,
-      engine: ENGINE_FLAG,
+      engine: { ...ENGINE_FLAG, description: 'engine of the training steps and of validation sampling (train.engine and engine; auto = onnx when onnxruntime-node loads)' },
+      providers: { type: 'string', valueName: 'LIST', description: "ONNX Runtime execution providers in order, e.g. cuda,cpu (train.providers; needs ORT's CUDA files: ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci)" },
       quiet: { type: 'boolean', description: 'no progress bar', default: false },
     },
     examples: [
@@ -31,14 +40,20 @@ export const trainCommand: Command = {
       TRAIN_OPTIONS_SCHEMA,
       flags.opt as string | undefined,
       {},
-      collectSets(flags.set, { backend: flags.backend, engine: flags.engine, 'path.resume_state': flags.resume ? 'auto' : undefined }),
+      collectSets(flags.set, {
+        backend: flags.backend,
+        engine: flags.engine,
+        'train.engine': flags.engine,
+        'train.providers': flags.providers === undefined ? undefined : parseProviders(flags.providers as string),
+        'path.resume_state': flags.resume ? 'auto' : undefined,
+      }),
     );
     warnings.forEach((w) => log(`warning: ${w}`));
     let progress: Progress | undefined;
     const onEvent = (e: TrainEvent) => {
       switch (e.type) {
         case 'start':
-          log(`train: ${options.name} in ${e.runDir} — ${e.parameters.toLocaleString()} parameters, ${e.trainPairs} train / ${e.valPairs} val pairs, backend ${e.backend.description}, ${e.threads} gradient thread${e.threads === 1 ? '' : 's'}${e.resumedFrom ? `, resumed from ${e.resumedFrom} at step ${e.step}` : ''}`);
+          log(`train: ${options.name} in ${e.runDir} — ${e.parameters.toLocaleString()} parameters, ${e.trainPairs} train / ${e.valPairs} val pairs, engine ${e.engineDescription}${e.resumedFrom ? `, resumed from ${e.resumedFrom} at step ${e.step}` : ''}`);
           progress = new Progress({ label: 'train', total: e.niter, start: e.step, quiet: flags.quiet as boolean });
           break;
         case 'step':

@@ -96,7 +96,9 @@ export const TRAIN_OPTIONS_SCHEMA: ObjectSpec<TrainOptions> = object<TrainOption
         ema_update_every: field('integer', '(srdiff) EMA update period (the original: 10)', { default: 10, min: 1 }),
         ema_update_after_step: field('integer', '(srdiff) EMA copies the weights until this step (ema_pytorch default)', { default: 100, min: 0 }),
         grad_clip: field('number', '(srdiff) global grad-norm clip (the original: none)', { nullable: true, gt: 0 }),
-        threads: field('integer', '(srdiff) threads computing gradients, each on a shard of the batch (data parallel; wasm/cpu backends): 0 = one per CPU core, at most batch_size', { default: 0, min: 0 }),
+        threads: field('integer', '(srdiff) threads computing gradients: ONNX Runtime intra-op threads (engine onnx), or threads each on a shard of the batch (engine tfjs, data parallel on wasm/cpu; at most batch_size); 0 = one per CPU core', { default: 0, min: 0 }),
+        engine: field('string', '(srdiff) what runs the training steps: onnx (the whole step as one ONNX Runtime graph; fast), tfjs (the TensorFlow.js reference engine) or auto (onnx when onnxruntime-node loads)', { default: 'auto', choices: ['auto', 'onnx', 'tfjs'] }),
+        providers: field('string[]', '(srdiff) ONNX Runtime execution providers for training and validation, in order of preference (e.g. [cuda, cpu]; one that cannot start falls back to the next)', { default: ['cpu'] }),
       },
       { ignored: ['restarts', 'restart_weights', 'clear_state', 'lr_D', 'pixel_criterion'] },
     ),
@@ -171,6 +173,8 @@ export interface TrainOptions {
     ema_update_after_step: number;
     grad_clip: number | null;
     threads: number;
+    engine: 'auto' | 'onnx' | 'tfjs';
+    providers: string[];
   };
   logger: { print_freq: number; save_checkpoint_freq: number };
 }

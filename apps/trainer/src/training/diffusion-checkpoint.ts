@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { CheckpointError, readCheckpoint, writeCheckpoint, type AdamW, type Checkpoint, type Ema, type RngState, type TensorDict } from '@srdiff/core';
+import { CheckpointError, readCheckpoint, writeCheckpoint, type AdamWState, type Checkpoint, type RngState, type TensorDict } from '@srdiff/core';
 import type { LoaderState } from '@srdiff/data';
-import type { ConditionalUNet, UNetConfig } from '@srdiff/unet';
+import type { UNetConfig } from '@srdiff/unet';
 
 export const DIFFUSION_CHECKPOINT_FORMAT = 'srdiff-diffusion/1';
 /** Checkpoints kept in a run folder: the newest and its predecessors, so a damaged file has a fallback. */
@@ -21,10 +21,11 @@ export interface DiffusionCheckpointMeta {
   best: { psnr: number | null; step: number };
 }
 
+/** What a checkpoint holds, from either training engine (PyTorch layouts). */
 export interface TrainingState {
-  model: ConditionalUNet;
-  optimizer: AdamW;
-  ema: Ema;
+  weights: TensorDict;
+  emaWeights: TensorDict;
+  optimizer: AdamWState;
   meta: DiffusionCheckpointMeta;
 }
 
@@ -43,16 +44,16 @@ export function checkpointStep(file: string): number | undefined {
  * ({@link CheckpointLedger.prune}): it needs to know which of the older files are any good.
  */
 export async function saveDiffusionCheckpoint(dir: string, state: TrainingState): Promise<string> {
-  const opt = state.optimizer.getState();
+  const opt = state.optimizer;
   const file = path.join(dir, checkpointName(state.meta.step));
   const ckpt: Checkpoint<DiffusionCheckpointMeta> = {
     groups: {
-      model: state.model.stateDict(),
-      ema: state.ema.stateDict(),
+      model: state.weights,
+      ema: state.emaWeights,
       'optimizer.exp_avg': opt.expAvg,
       'optimizer.exp_avg_sq': opt.expAvgSq,
     },
-    meta: { ...state.meta, ema: { step: state.ema.step, initialized: state.ema.getState().initialized } },
+    meta: state.meta,
   };
   await writeCheckpoint(file, ckpt);
   return file;

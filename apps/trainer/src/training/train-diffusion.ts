@@ -1,9 +1,6 @@
 import { join } from 'node:path';
-import {
-  AdamW, Ema, Rng, clipGradNorm, disposeGradients, explainWasmOutOfMemory, manualSeed, selectBackend, writeSafetensors,
-  type BackendSelection,
-} from '@srdiff/core';
-import { TrainBatchLoader, batchToTensors } from '@srdiff/data';
+import { Rng, manualSeed, selectBackend, writeSafetensors, type BackendSelection } from '@srdiff/core';
+import { TrainBatchLoader } from '@srdiff/data';
 import { IRSDE } from '@srdiff/sde';
 import { CONFIG_METADATA_KEY, ConditionalUNet, resolveUnetConfig, readStateDict, type UNetConfig } from '@srdiff/unet';
 import { irsdeOptions } from '../options/package-options';
@@ -18,10 +15,10 @@ import {
 import { CheckpointLedger } from './checkpoint-ledger';
 import { RunDir, RunFolderInUseError, resolveRunRoot } from './run-dir';
 import { validate, type ValidationResult } from './validate';
-import { DataParallelGradients, resolveGradientThreads } from './parallel/data-parallel';
+import { startTrainingEngine, type DiffusionTrainingEngine } from './engines';
 
 export type TrainEvent =
-  | { type: 'start'; step: number; niter: number; backend: BackendSelection; threads: number; trainPairs: number; valPairs: number; resumedFrom?: string; parameters: number; runDir: string }
+  | { type: 'start'; step: number; niter: number; backend: BackendSelection; engine: 'onnx' | 'tfjs'; engineDescription: string; threads: number; trainPairs: number; valPairs: number; resumedFrom?: string; parameters: number; runDir: string }
   | { type: 'step'; step: number; niter: number; loss: number; lr: number; seconds: number }
   | { type: 'validation'; step: number; result: ValidationResult; best: boolean }
   | { type: 'checkpoint'; step: number; file: string }
@@ -128,12 +125,6 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
     model.loadStateDict(tensors, { strict: options.path.strict_load, source: options.path.pretrain_model_G });
     log(`loaded ${options.path.pretrain_model_G}`);
   }
-  const optimizer = new AdamW(model.namedParameters(), {
-    lr: tr.lr_G,
-    betas: [tr.beta1, tr.beta2],
-    weightDecay: tr.optimizer === 'AdamW' ? tr.weight_decay_G : 0,
-  });
-  const ema = new Ema(model, { beta: tr.ema_beta, updateEvery: tr.ema_update_every, updateAfterStep: tr.ema_update_after_step });
   const rng = new Rng(tr.manual_seed);
   const ds = options.datasets.train;
   const loader = new TrainBatchLoader(train, {
@@ -148,17 +139,23 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
     onError: ds.on_error,
     onSkip: (pair, err) => log(`warning: skipping the pair ${pair.lq} (${err.message}); datasets.train.on_error: skip — other pairs stand in for it`),
   });
-  let step = 0;
-  let best: DiffusionCheckpointMeta['best'] = { psnr: null, step: 0 };
-  if (resume) {
-    restoreTrainingState(resume, { model, optimizer, ema, rng, loader });
-    step = resume.meta.step;
-    best = resume.meta.best;
-    for (const r of resume.rejected) log(`skipped damaged checkpoint: ${r.reason}`);
-  }
-  await startRunFolder(run, options, { replacing, resumedStep: resume?.meta.step, ledger, log });
   const sdeOptions = irsdeOptions(options.sde);
   const sde = new IRSDE(sdeOptions);
+  const engine = await startTrainingEngine(model, sde, sdeOptions, options, backend);
+  let step = 0;
+  let best: DiffusionCheckpointMeta['best'] = { psnr: null, step: 0 };
+  try {
+    if (resume) {
+      restoreTrainingState(resume, { engine, rng, loader });
+      step = resume.meta.step;
+      best = resume.meta.best;
+      for (const r of resume.rejected) log(`skipped damaged checkpoint: ${r.reason}`);
+    }
+    await startRunFolder(run, options, { replacing, resumedStep: resume?.meta.step, ledger, log });
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
   const lrAt = learningRateSchedule(tr);
   const weightsMeta = () => ({ [CONFIG_METADATA_KEY]: JSON.stringify(config), step: String(step) });
   let lastCheckpoint: string | undefined = resume?.file;
@@ -166,14 +163,14 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
   const checkpoint = async (): Promise<string> => {
     const meta: DiffusionCheckpointMeta = {
       format: DIFFUSION_CHECKPOINT_FORMAT, step, unetConfig: config, options,
-      ema: { step: ema.step, initialized: ema.getState().initialized }, rng: rng.getState(), loader: loader.getState(), best,
+      ema: engine.emaState(), rng: rng.getState(), loader: loader.getState(), best,
     };
-    const file = await saveDiffusionCheckpoint(run.checkpoints, { model, optimizer, ema, meta });
+    const file = await saveDiffusionCheckpoint(run.checkpoints, { weights: engine.weights(), emaWeights: engine.emaWeights(), optimizer: engine.optimizerState(), meta });
     ledger.vouch(file);
     lastCheckpoint = file;
     checkpointedStep = step;
-    await writeSafetensors(run.model('last', 'G'), model.stateDict(), weightsMeta());
-    await writeSafetensors(run.model('last', 'EMA'), ema.stateDict(), weightsMeta());
+    await writeSafetensors(run.model('last', 'G'), engine.weights(), weightsMeta());
+    await writeSafetensors(run.model('last', 'EMA'), engine.emaWeights(), weightsMeta());
     await ledger.prune(step);
     emit({ type: 'checkpoint', step, file });
     return file;
@@ -185,12 +182,11 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
   let windowLoss = 0;
   let windowCount = 0;
   let lastLoss: number | undefined;
-  const threads = resolveGradientThreads(tr.threads, backend.backend, ds.batch_size);
-  const parallel = await DataParallelGradients.start(model, sde, {
-    threads, backend: backend.backend, unet: config, sde: sdeOptions, loss: { type: tr.loss_type, weight: tr.weight },
-  });
   try {
-    emit({ type: 'start', step, niter: tr.niter, backend, threads: parallel.threads, trainPairs: train.length, valPairs: val?.length ?? 0, resumedFrom: resume?.file, parameters: model.parameterCount(), runDir: run.root });
+    emit({
+      type: 'start', step, niter: tr.niter, backend, engine: engine.name, engineDescription: engine.description, threads: engine.threads,
+      trainPairs: train.length, valPairs: val?.length ?? 0, resumedFrom: resume?.file, parameters: engine.parameterCount, runDir: run.root,
+    });
     while (step < tr.niter) {
       if (signal?.aborted) { reason = 'interrupted'; break; }
       if (maxSteps !== undefined && step - stepsAtStart >= maxSteps) { reason = 'budget'; break; }
@@ -203,18 +199,13 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
       const rngBefore = rng.getState();
       let loss: number;
       try {
-        loss = await trainStep(parallel, optimizer, sde, batch, rng, lr, options);
+        loss = await engine.step(batch, rng, lr);
       } catch (err) {
         rng.setState(rngBefore);
-        throw explainWasmOutOfMemory(
-          err,
-          `a training step (batch ${ds.batch_size} over ${parallel.threads} thread(s), patch ${ds.patch_size}, nf ${config.nf})`,
-          // Measured: ~240 MiB per 64×64 sample at nf 16 (forward activations kept for backward, then gradients).
-          'Lower datasets.train.batch_size or patch_size (memory grows with batch × patch² × nf)',
-        );
+        throw err;
       }
       if (!Number.isFinite(loss)) throw new NonFiniteLossError(step + 1, loss, lastCheckpoint);
-      ema.update();
+      engine.updateEma();
       step += 1;
       windowLoss += loss;
       windowCount += 1;
@@ -226,12 +217,12 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
         windowCount = 0;
       }
       if (val && (step % tr.val_freq === 0 || step === tr.niter)) {
-        const result = await asDataFailure(validate(val, ema, config, sde, options, { step, outDir: run.valImages(step), signal, log }), 'datasets.val');
+        const result = await asDataFailure(validate(val, engine.emaWeights(), config, sde, options, { step, outDir: run.valImages(step), signal, log }), 'datasets.val');
         const improved = best.psnr === null || result.mean.psnr > best.psnr;
         if (improved) {
           best = { psnr: result.mean.psnr, step };
-          await writeSafetensors(run.model('best', 'EMA'), ema.stateDict(), weightsMeta());
-          await writeSafetensors(run.model('best', 'G'), model.stateDict(), weightsMeta());
+          await writeSafetensors(run.model('best', 'EMA'), engine.emaWeights(), weightsMeta());
+          await writeSafetensors(run.model('best', 'G'), engine.weights(), weightsMeta());
         }
         await run.log({ type: 'val', step, ...result.mean, lq: result.lqMean, engine: result.engine, best: improved });
         emit({ type: 'validation', step, result, best: improved });
@@ -242,10 +233,7 @@ export async function trainDiffusion({ options, onEvent, signal, maxSteps, maxSe
   } catch (err) {
     throw await checkpointOnFailure(err, { step, checkpointedStep, checkpoint, log });
   } finally {
-    await parallel.close();
-    ema.dispose();
-    optimizer.dispose();
-    model.dispose();
+    await engine.close();
   }
   const skipped = loader.skipped;
   return { step, reason, runDir: run.root, lastCheckpoint, best, lastLoss, skipped: { pairs: skipped.pairs.map((p) => p.lq), samples: skipped.samples } };
@@ -325,17 +313,11 @@ async function openResume(resumeState: string, run: RunDir, ledger: CheckpointLe
   }
 }
 
-/** Loads a checkpoint's state into a freshly built model, optimizer, EMA, RNG and data loader. */
-function restoreTrainingState(
-  resume: LoadedDiffusionCheckpoint,
-  into: { model: ConditionalUNet; optimizer: AdamW; ema: Ema; rng: Rng; loader: TrainBatchLoader },
-): void {
-  const { model, optimizer, ema, rng, loader } = into;
-  model.loadStateDict(resume.groups.model!, { source: resume.file });
-  optimizer.setState({ step: resume.meta.step, options: optimizer.options, expAvg: resume.groups['optimizer.exp_avg']!, expAvgSq: resume.groups['optimizer.exp_avg_sq']! }, resume.file);
-  ema.setState({ ...resume.meta.ema, shadow: resume.groups.ema! }, resume.file);
-  rng.setState(resume.meta.rng);
-  loader.setState(resume.meta.loader);
+/** Loads a checkpoint's state (written by either engine) into the engine, RNG and data loader. */
+function restoreTrainingState(resume: LoadedDiffusionCheckpoint, into: { engine: DiffusionTrainingEngine; rng: Rng; loader: TrainBatchLoader }): void {
+  into.engine.restore(resume);
+  into.rng.setState(resume.meta.rng);
+  into.loader.setState(resume.meta.loader);
 }
 
 /**
@@ -362,31 +344,6 @@ async function checkpointOnFailure(
     ? `fix or remove that file (or set ${err.key}.on_error: skip to leave such pairs out), then continue with --resume`
     : 'continue with --resume once the cause is fixed';
   return new TrainingStoppedError(at.step, cause, saved, wayOut);
-}
-
-/** One optimizer update; returns the loss (before the update). */
-async function trainStep(
-  parallel: DataParallelGradients, optimizer: AdamW, sde: IRSDE, batch: Awaited<ReturnType<TrainBatchLoader['next']>>, rng: Rng, lr: number, options: TrainOptions,
-): Promise<number> {
-  const { lq, gt, embedding } = batchToTensors(batch);
-  const { timesteps, states } = sde.randomStates(gt, lq, rng);
-  try {
-    const { loss, grads } = await parallel.gradients({ lq, gt, states, timesteps, embedding });
-    if (!Number.isFinite(loss)) {
-      disposeGradients(grads);
-      return loss;
-    }
-    const clip = options.train.grad_clip;
-    const final = clip ? clipGradNorm(grads, clip).grads : grads;
-    optimizer.update(final, lr);
-    disposeGradients(final);
-    return loss;
-  } finally {
-    lq.dispose();
-    gt.dispose();
-    embedding?.dispose();
-    states.dispose();
-  }
 }
 
 export { RunFolderInUseError };

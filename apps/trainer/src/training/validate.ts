@@ -1,4 +1,4 @@
-import type { Ema } from '@srdiff/core';
+import type { TensorDict } from '@srdiff/core';
 import type { PairedDataset } from '@srdiff/data';
 import type { IRSDE } from '@srdiff/sde';
 import type { UNetConfig } from '@srdiff/unet';
@@ -17,13 +17,14 @@ export interface ValidationResult extends DatasetEvaluation {
  */
 export async function validate(
   val: PairedDataset,
-  ema: Ema,
+  /** The EMA weights (PyTorch layout), from either training engine. */
+  emaWeights: TensorDict,
   config: UNetConfig,
   sde: IRSDE,
   options: TrainOptions,
   run: { step: number; outDir?: string; signal?: AbortSignal; log?: (message: string) => void },
 ): Promise<ValidationResult> {
-  const engine = await createEngine(options.engine, ema.stateDict(), config);
+  const engine = await createEngine(options.engine, emaWeights, config, { providers: options.train.providers });
   try {
     const sampler = options.sde.sample_T ? sde.withSampleSteps(options.sde.sample_T) : sde;
     const result = await evaluateDataset(val, {
