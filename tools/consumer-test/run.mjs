@@ -108,6 +108,19 @@ await step('npm pack every package', async () => {
   return list.map((e) => `${e.name.slice(8)} ${(e.size / 1e3).toFixed(0)} kB`).join(', ');
 });
 
+// 2b. What npm publish would say: no package.json fix-ups (bin paths, repository URL, …).
+await step('npm publish --dry-run: no warnings for any package', async () => {
+  const problems = [];
+  for (const { dir, pkg } of packages) {
+    const r = await run(npm, ['publish', '--dry-run', '-w', dir], { cwd: repo });
+    // Not about the package: the dry run is not logged in, and npm does not know the repository's
+    // onnxruntime-node-install key (it is read by onnxruntime-node's install script).
+    const warnings = r.output.split('\n').filter((l) => /^npm (warn|error)/i.test(l) && !/requires you to be logged in|Unknown project config/.test(l));
+    if (r.code !== 0 || warnings.length) problems.push(`${pkg.name} (exit ${r.code}):\n  ${warnings.join('\n  ')}`);
+  }
+  if (problems.length) throw new Error(problems.join('\n'));
+});
+
 // 3. A fresh project outside the workspace, with only what the READMEs say.
 const installed = await step('npm install the tarballs into a fresh project', async () => {
   fs.mkdirSync(project, { recursive: true });
