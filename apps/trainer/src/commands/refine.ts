@@ -5,7 +5,7 @@ import { loadSrm, refineFolder } from '@srdiff/srm';
 import type { Command } from '../cli/command';
 import { listTaskFolders } from '../pipeline/dataset-folders';
 import { resolveSrmFile } from '../pipeline/srm-stage';
-import { checkFoldersAgainstSrm, prepareLqEmbeddings } from '../pipeline/vlm';
+import { checkFoldersAgainstSrm, checkVlmAgainstSrm, prepareLqEmbeddings } from '../pipeline/vlm';
 import { Progress } from '../ui/progress';
 
 export const refineCommand: Command = {
@@ -30,6 +30,7 @@ export const refineCommand: Command = {
     await selectBackend(options.backend as 'auto');
     const folders = listTaskFolders(options.data as string, options.phase as string[], options.tasks as string[] | undefined);
     // One VLM's embeddings throughout, the one given and the one the SRM was trained on.
+    if (options.vlm) checkVlmAgainstSrm(options.vlm as string, options.srm as string);
     await prepareLqEmbeddings(folders.map((f) => f.dir), options.vlm as string | undefined, { offline: options.offline as boolean, log, signal });
     await checkFoldersAgainstSrm(folders.map((f) => path.join(f.dir, 'LQCLS')), options.srm as string);
     const model = await loadSrm(resolveSrmFile(options.srm as string));

@@ -175,3 +175,14 @@ export async function prepareLqEmbeddings(
   await embeddingVlm(lqCls, vlm, options.what ?? `--vlm ${vlm}`);
   if (vlm) await extractMissingLqEmbeddings(taskDirs, () => openVlm(vlm, { offline: options.offline, log: options.log }), options.log, options.signal);
 }
+
+/**
+ * Before anything is embedded for an SRM: `vlm` must be the model the SRM's training embeddings
+ * came from (its embeddings.json), else an error naming both.
+ */
+export function checkVlmAgainstSrm(vlm: string, srmPath: string): void {
+  const origin = readSrmEmbeddingOrigin(srmPath);
+  if (origin && canonicalModel(vlm) !== canonicalModel(origin.model)) {
+    throw new Error(`the SRM ${srmPath} was trained on embeddings of ${describeOrigin(origin)}; --vlm ${vlm} is another model, and embeddings of two VLMs cannot be mixed: pass --vlm ${origin.model}`);
+  }
+}
