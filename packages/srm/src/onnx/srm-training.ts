@@ -1,4 +1,4 @@
-import { buildGradients, OnnxGraphBuilder, OrtTrainingSession, ParameterArena, type OrtSessionOptions, type TensorDict } from '@srdiff/core';
+import { ArenaSpace, buildGradients, OnnxGraphBuilder, OrtTrainingSession, type OrtSessionOptions, type ParameterArena, type TensorDict } from '@srdiff/core';
 import { resolveSrmConfig, type SrmConfig } from '../config';
 import { emitSrmGraph, SRM_ONNX_OPSET } from './srm-graph';
 
@@ -56,7 +56,7 @@ export class OnnxSrmTrainer {
   private readonly sessions = new Map<number, Promise<OrtTrainingSession>>();
 
   constructor(weights: TensorDict, readonly config: SrmConfig, private readonly alpha: number, private readonly sessionOptions: OrtSessionOptions = {}) {
-    this.params = ParameterArena.fromTensorDict(weights);
+    this.params = ArenaSpace.fromTensorDict(weights, 4); // + gradients and AdamW's moments
     this.grads = this.params.zerosLike();
   }
 

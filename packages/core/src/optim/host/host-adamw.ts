@@ -1,11 +1,13 @@
 import type { TensorDict } from '../../io/host-tensor';
 import { ADAMW_DEFAULTS, type AdamWOptions, type AdamWState } from '../adamw';
+import { ArenaSpace } from './arena-space';
 import type { ParameterArena } from './parameter-arena';
 
 const f = Math.fround;
 
 /**
- * `torch.optim.AdamW` over a {@link ParameterArena}: one fused pass over every parameter, with the
+ * `torch.optim.AdamW` over a {@link ParameterArena}: one fused pass over every parameter (a wasm
+ * SIMD kernel when the weights, gradients and moments share an {@link ArenaSpace}), with the
  * same float32 operation sequence as core's tfjs {@link AdamW} (decoupled decay, `lerp` of the
  * first moment, bias corrections, eps after the scaled square root), so both engines step alike
  * and checkpoints move between them.
@@ -44,14 +46,18 @@ export class HostAdamW {
     const bc2Sqrt = f(Math.sqrt(1 - b2 ** k));
     const epsilon = f(eps);
     const stepSize = f(lr / (1 - b1 ** k));
+    const constants = { decay, take1, keep2, take2, bc2Sqrt, eps: epsilon, stepSize };
+    const space = this.params.space;
+    if (space instanceof ArenaSpace && space.adamwUpdate({ p: this.params, g: grads, m: this.expAvg, v: this.expAvgSq }, constants)) return;
+    // The same float32 sequence in JavaScript (arenas outside an accelerated ArenaSpace).
     const P = this.params.data;
     const G = grads.data;
     const M = this.expAvg.data;
     const V = this.expAvgSq.data;
-    const decays = weightDecay !== 0;
     for (let i = 0; i < P.length; i++) {
       const g = G[i]!;
-      const p = decays ? f(P[i]! * decay) : P[i]!;
+      // p · 1 is exact, so no decay needs no branch (the kernel multiplies too).
+      const p = f(P[i]! * decay);
       const m = f(M[i]! + f(f(g - M[i]!) * take1));
       const v = f(f(V[i]! * keep2) + f(f(g * g) * take2));
       const denom = f(f(f(Math.sqrt(v)) / bc2Sqrt) + epsilon);

@@ -8,6 +8,29 @@ export interface ArenaSlot {
   size: number;
 }
 
+/** Where further arenas of a layout come from (an `ArenaSpace`). */
+export interface ArenaAllocator {
+  /** Arenas still available. */
+  readonly free: number;
+  allocate(): ParameterArena;
+}
+
+/** The names and shapes of a state dict, in its order. */
+export function layoutOf(dict: TensorDict): Array<{ name: string; shape: number[] }> {
+  return Object.entries(dict).map(([name, t]) => ({ name, shape: [...t.shape] }));
+}
+
+/** Where each tensor of `layout` goes in an arena (back to back, in order). */
+export function arenaSlots(layout: ReadonlyArray<{ name: string; shape: readonly number[] }>): ArenaSlot[] {
+  let offset = 0;
+  return layout.map(({ name, shape }) => {
+    const size = shapeSize(shape);
+    const slot = { name, shape: [...shape], offset, size };
+    offset += size;
+    return slot;
+  });
+}
+
 /**
  * Named tensors laid out back to back in one Float32Array (PyTorch layouts): the weights,
  * gradients, moments or EMA of a network on an engine that keeps them in host memory (ONNX
@@ -19,23 +42,22 @@ export class ParameterArena {
   readonly data: Float32Array;
   private readonly byName: Map<string, ArenaSlot>;
 
-  constructor(layout: ReadonlyArray<{ name: string; shape: readonly number[] }>, data?: Float32Array) {
-    let offset = 0;
-    this.slots = layout.map(({ name, shape }) => {
-      const size = shapeSize(shape);
-      const slot = { name, shape: [...shape], offset, size };
-      offset += size;
-      return slot;
-    });
+  /**
+   * `data` (optional) holds the values; `space` is the {@link ArenaSpace} it came from, whose
+   * free arenas {@link zerosLike} uses (so gradients and moments join the weights in wasm memory).
+   */
+  constructor(layout: ReadonlyArray<{ name: string; shape: readonly number[] }>, data?: Float32Array, readonly space?: ArenaAllocator) {
+    this.slots = arenaSlots(layout);
+    const size = this.slots.reduce((n, s) => n + s.size, 0);
     this.byName = new Map(this.slots.map((s) => [s.name, s]));
     if (this.byName.size !== this.slots.length) throw new Error('ParameterArena: duplicate parameter names');
-    if (data && data.length !== offset) throw new Error(`ParameterArena: ${data.length} values for a layout of ${offset}`);
-    this.data = data ?? new Float32Array(offset);
+    if (data && data.length !== size) throw new Error(`ParameterArena: ${data.length} values for a layout of ${size}`);
+    this.data = data ?? new Float32Array(size);
   }
 
-  /** An arena with these tensors' names, shapes and values (in the dict's order). */
+  /** An arena with these tensors' names, shapes and values (in the dict's order), in plain memory. */
   static fromTensorDict(dict: TensorDict): ParameterArena {
-    const arena = new ParameterArena(Object.entries(dict).map(([name, t]) => ({ name, shape: t.shape })));
+    const arena = new ParameterArena(layoutOf(dict));
     arena.load(dict);
     return arena;
   }
@@ -64,9 +86,9 @@ export class ParameterArena {
     return this.data.subarray(s.offset, s.offset + s.size);
   }
 
-  /** A zero-filled arena with the same layout. */
+  /** A zero-filled arena with the same layout (in this arena's space while it has room). */
   zerosLike(): ParameterArena {
-    return new ParameterArena(this.slots);
+    return this.space && this.space.free > 0 ? this.space.allocate() : new ParameterArena(this.slots);
   }
 
   /** A copy of this arena. */
@@ -93,3 +115,4 @@ export class ParameterArena {
     }
   }
 }
+

@@ -1,4 +1,4 @@
-import { OrtTrainingSession, ParameterArena, type HostTensor, type OrtSessionOptions, type TensorDict } from '@srdiff/core';
+import { ArenaSpace, OrtTrainingSession, type HostTensor, type OrtSessionOptions, type ParameterArena, type TensorDict } from '@srdiff/core';
 import type { UNetConfig, UNetOptions } from '../../config';
 import { buildUnetTrainingGraph, gradientOutputName, UNET_TRAINING_IO, type UnetTrainingGraph, type UnetTrainingGraphOptions } from './unet-training-graph';
 
@@ -40,7 +40,8 @@ export class OnnxUnetTrainer {
    */
   static async create(weights: TensorDict, config: UNetOptions | UNetConfig, options: UnetTrainingGraphOptions & { session?: OrtSessionOptions }): Promise<OnnxUnetTrainer> {
     const graph = buildUnetTrainingGraph(weights, config, options);
-    const params = ParameterArena.fromTensorDict(weights);
+    // Room for the weights, their gradients and an optimizer's two moments in one wasm memory (HostAdamW's SIMD update).
+    const params = ArenaSpace.fromTensorDict(weights, 4);
     const grads = params.zerosLike();
     const session = await OrtTrainingSession.create(
       { bytes: graph.bytes, parameters: graph.parameters, loss: UNET_TRAINING_IO.loss, gradientOf: gradientOutputName },

@@ -1,0 +1,65 @@
+;; The AdamW update of @srdiff/core's HostAdamW over four float32 arrays in this module's memory,
+;; four lanes at a time (wasm SIMD: every f32x4 op is an IEEE float32 op, so the result is
+;; bit-identical to the scalar float32 sequence of core's tfjs AdamW). Build:
+;;   node tools/wasm/build.mjs   (wat2wasm from Debian's `wabt`, then base64 into packages/core/src/optim/host/adamw-wasm.ts)
+(module
+  (import "env" "memory" (memory 1))
+  ;; p, g, m, v: byte offsets of the arrays; n: elements. Per element, in this order:
+  ;;   p = p·decay;  m = m + (g − m)·take1;  v = v·keep2 + (g·g)·take2;
+  ;;   p = p − (m / (sqrt(v) / bc2 + eps))·step
+  (func (export "adamw")
+    (param $p i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
+    (param $decay f32) (param $take1 f32) (param $keep2 f32) (param $take2 f32)
+    (param $bc2 f32) (param $eps f32) (param $step f32)
+    (local $i i32) (local $end4 i32) (local $o i32)
+    (local $vdecay v128) (local $vtake1 v128) (local $vkeep2 v128) (local $vtake2 v128)
+    (local $vbc2 v128) (local $veps v128) (local $vstep v128)
+    (local $G v128) (local $M v128) (local $V v128) (local $P v128)
+    (local $sg f32) (local $sm f32) (local $sv f32) (local $sp f32)
+    (local.set $vdecay (f32x4.splat (local.get $decay)))
+    (local.set $vtake1 (f32x4.splat (local.get $take1)))
+    (local.set $vkeep2 (f32x4.splat (local.get $keep2)))
+    (local.set $vtake2 (f32x4.splat (local.get $take2)))
+    (local.set $vbc2 (f32x4.splat (local.get $bc2)))
+    (local.set $veps (f32x4.splat (local.get $eps)))
+    (local.set $vstep (f32x4.splat (local.get $step)))
+    (local.set $end4 (i32.and (local.get $n) (i32.const -4)))
+    (local.set $i (i32.const 0))
+    (block $done4
+      (loop $lanes
+        (br_if $done4 (i32.ge_u (local.get $i) (local.get $end4)))
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $G (v128.load (i32.add (local.get $g) (local.get $o))))
+        (local.set $M (v128.load (i32.add (local.get $m) (local.get $o))))
+        (local.set $V (v128.load (i32.add (local.get $v) (local.get $o))))
+        (local.set $P (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $o))) (local.get $vdecay)))
+        (local.set $M (f32x4.add (local.get $M) (f32x4.mul (f32x4.sub (local.get $G) (local.get $M)) (local.get $vtake1))))
+        (local.set $V (f32x4.add (f32x4.mul (local.get $V) (local.get $vkeep2)) (f32x4.mul (f32x4.mul (local.get $G) (local.get $G)) (local.get $vtake2))))
+        (v128.store (i32.add (local.get $m) (local.get $o)) (local.get $M))
+        (v128.store (i32.add (local.get $v) (local.get $o)) (local.get $V))
+        (v128.store (i32.add (local.get $p) (local.get $o))
+          (f32x4.sub (local.get $P)
+            (f32x4.mul
+              (f32x4.div (local.get $M) (f32x4.add (f32x4.div (f32x4.sqrt (local.get $V)) (local.get $vbc2)) (local.get $veps)))
+              (local.get $vstep))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $lanes)))
+    (block $done
+      (loop $tail
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $sg (f32.load (i32.add (local.get $g) (local.get $o))))
+        (local.set $sm (f32.load (i32.add (local.get $m) (local.get $o))))
+        (local.set $sv (f32.load (i32.add (local.get $v) (local.get $o))))
+        (local.set $sp (f32.mul (f32.load (i32.add (local.get $p) (local.get $o))) (local.get $decay)))
+        (local.set $sm (f32.add (local.get $sm) (f32.mul (f32.sub (local.get $sg) (local.get $sm)) (local.get $take1))))
+        (local.set $sv (f32.add (f32.mul (local.get $sv) (local.get $keep2)) (f32.mul (f32.mul (local.get $sg) (local.get $sg)) (local.get $take2))))
+        (f32.store (i32.add (local.get $m) (local.get $o)) (local.get $sm))
+        (f32.store (i32.add (local.get $v) (local.get $o)) (local.get $sv))
+        (f32.store (i32.add (local.get $p) (local.get $o))
+          (f32.sub (local.get $sp)
+            (f32.mul (f32.div (local.get $sm) (f32.add (f32.div (f32.sqrt (local.get $sv)) (local.get $bc2)) (local.get $eps))) (local.get $step))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail)))
+  )
+)
