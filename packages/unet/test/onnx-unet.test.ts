@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { findTolerance, readSafetensors, selectBackend, tf, toleranceError, type HostTensor, type TensorDict } from '@srdiff/core';
 import { IRSDE } from '@srdiff/sde';
-import { ConditionalUNet, type UNetOptions } from '../src';
+import { ConditionalUNet, unetDenoiser, type UNetOptions } from '../src';
 import {
   buildUnetGraph,
   createOnnxDenoiser,
@@ -137,6 +137,26 @@ describe('ORT vs the tfjs ConditionalUNet (same weights)', () => {
     const got = await unet.predict(xt, cond, 12);
     expect(rel(await got.data(), await want.data())).toBeLessThanOrEqual(ENGINE_TOLERANCE);
     tf.dispose([xt, cond, want, got]);
+    tfModel.dispose();
+    await unet.dispose();
+  });
+
+  test("denoiser() feeds the sampler's context where unetDenoiser does: the text context of a prompt-path graph", async () => {
+    const config: UNetOptions = { in_nc: 3, out_nc: 3, nf: 8, ch_mult: [1, 2, 2], context_dim: 12, use_degra_context: true, use_image_context: false };
+    const tfModel = new ConditionalUNet(config);
+    const unet = await OnnxUNet.create(unetToOnnxBytes(tfModel.stateDict(), config, { textContext: true }), { threads: 1 });
+    const xt = tf.tensor4d(randomHost([1, 16, 16, 3], 21, 2, -0.5).data, [1, 16, 16, 3]);
+    const mu = tf.tensor4d(randomHost([1, 16, 16, 3], 22).data, [1, 16, 16, 3]);
+    const context = tf.tensor2d(randomHost([1, 12], 23, 2, -1).data, [1, 12]);
+    const want = await unetDenoiser(tfModel)(xt, mu, 7, context);
+    const got = await unet.denoiser()(xt, mu, 7, context);
+    const viaFactory = await (await createOnnxDenoiser(unet, { contextAs: 'text' }))(xt, mu, 7, context);
+    expect(rel(await got.data(), await want.data())).toBeLessThanOrEqual(ENGINE_TOLERANCE);
+    expect(Array.from(await viaFactory.data())).toEqual(Array.from(await got.data()));
+    // Asked for the other input, the graph says it has none.
+    await expect(unet.denoiser({ contextAs: 'image' })(xt, mu, 7, context)).rejects.toThrow(/imageContext was given but this graph has no "image_context" input/);
+    expect(() => unet.denoiser({ contextAs: 'prompt' as never })).toThrow(/OnnxUNet.denoiser: contextAs must be 'image' or 'text'/);
+    tf.dispose([xt, mu, context, want, got, viaFactory]);
     tfModel.dispose();
     await unet.dispose();
   });

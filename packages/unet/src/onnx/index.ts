@@ -12,6 +12,6 @@ export {
   type UnetLike,
   type ExportResult,
 } from './export-onnx';
-export { OnnxUNet, createOnnxDenoiser, OnnxUnetInputError, type OnnxDenoiser, type OnnxUnetHostInputs } from './onnx-unet';
+export { OnnxUNet, createOnnxDenoiser, OnnxUnetInputError, type OnnxUnetHostInputs } from './onnx-unet';
 export { OnnxExportError } from './weights';
 export * from './training';

@@ -1,15 +1,10 @@
 import { createOrtSession, readOnnxModelSummary, tf, type HostTensor, type OrtSessionHandle, type OrtSessionOptions } from '@srdiff/core';
+import type { Denoiser } from '@srdiff/sde';
 import { planLevels, resolveUnetConfig, type UNetConfig } from '../config';
+import { resolveContextAs, type UnetDenoiserOptions } from '../denoiser';
 import { padTo } from '../inputs';
 import { UNET_ONNX_METADATA } from './export-onnx';
 import { UNET_ONNX_IO } from './unet-graph';
-
-/**
- * The sampler-facing network of `@srdiff/sde` (its `Denoiser` type, structurally): NHWC x_t and
- * condition, the float time t·sample_scale, an optional semantic context; returns the predicted
- * noise (owned by the caller).
- */
-export type OnnxDenoiser = (xt: tf.Tensor4D, mu: tf.Tensor4D, t: number, context?: tf.Tensor) => Promise<tf.Tensor4D>;
 
 /** Host-memory inputs of one forward pass, NCHW as the graph takes them. */
 export interface OnnxUnetHostInputs {
@@ -115,9 +110,14 @@ export class OnnxUNet {
     return tf.tidy(() => tf.transpose(tf.tensor4d(out.data, out.shape as [number, number, number, number]), [0, 2, 3, 1]));
   }
 
-  /** This network as the `Denoiser` of `@srdiff/sde`'s samplers (the context is the image context). */
-  denoiser(): OnnxDenoiser {
-    return (xt, mu, t, context) => this.predict(xt, mu, t, context);
+  /**
+   * This network as `@srdiff/sde`'s {@link Denoiser}, like `unetDenoiser` for the tfjs network:
+   * the sampler's context feeds `contextAs` (default: the image context when the graph takes
+   * one, else the text context when it takes that).
+   */
+  denoiser(options: UnetDenoiserOptions = {}): Denoiser {
+    const contextAs = resolveContextAs(options.contextAs, { image: this.takesImageContext, text: this.takesTextContext }, 'OnnxUNet.denoiser');
+    return (xt, mu, t, context) => (contextAs === 'image' ? this.predict(xt, mu, t, context) : this.predict(xt, mu, t, undefined, context));
   }
 
   async dispose(): Promise<void> {
@@ -206,7 +206,8 @@ function repeatRows(row: Float32Array, times: number): Float32Array {
  * A `Denoiser` for `@srdiff/sde`'s samplers backed by ONNX Runtime: from an exported model (bytes
  * or path; a session is created with `options`) or an open {@link OnnxUNet}.
  */
-export async function createOnnxDenoiser(model: OnnxUNet | Uint8Array | string, options: OrtSessionOptions = {}): Promise<OnnxDenoiser> {
-  const unet = model instanceof OnnxUNet ? model : await OnnxUNet.create(model, options);
-  return unet.denoiser();
+export async function createOnnxDenoiser(model: OnnxUNet | Uint8Array | string, options: OrtSessionOptions & UnetDenoiserOptions = {}): Promise<Denoiser> {
+  const { contextAs, ...session } = options;
+  const unet = model instanceof OnnxUNet ? model : await OnnxUNet.create(model, session);
+  return unet.denoiser({ contextAs });
 }
