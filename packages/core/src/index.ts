@@ -26,4 +26,5 @@ export * from './optim';
 export * from './verify/tolerance';
 export * from './onnx';
 export * from './tiling';
+export { mapLimit } from './concurrency/map-limit';
 export { linear } from './ops/linear';

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { embeddingStem, findEmbeddingFile, serializeNpy, tf, writeFileAtomic, type HostTensor } from '@srdiff/core';
+import { embeddingStem, findEmbeddingFile, mapLimit, serializeNpy, tf, writeFileAtomic, type HostTensor } from '@srdiff/core';
 import { REFINE_DEFAULTS, resolveBatchSize } from './config';
-import { EMBEDDING_EXTENSION, listEmbeddingFiles, readEmbeddingFile, mapLimited } from './data/embedding-files';
+import { EMBEDDING_EXTENSION, listEmbeddingFiles, readEmbeddingFile } from './data/embedding-files';
 import type { SemanticRefinementModule } from './models/semantic-refinement-module';
 
 export interface RefineOptions {
@@ -100,9 +100,9 @@ export async function refineFolder(lqClsDir: string, outDir: string, model: Sema
       throw reason instanceof Error ? reason : new Error(`refineFolder: aborted after ${done} of ${total} files`);
     }
     const batch = todo.slice(start, start + batchSize);
-    const inputs = await mapLimited(batch, 32, (n) => readEmbeddingFile(path.join(lqClsDir, n), model.inputDim));
+    const inputs = await mapLimit(batch, 32, (n) => readEmbeddingFile(path.join(lqClsDir, n), model.inputDim));
     const refined = refine(model, inputs.map((e) => e.data));
-    await mapLimited(batch, 16, (n, i) => writeFileAtomic(path.join(outDir, outputOf(n)), serializeNpy({ shape: inputs[i]!.shape, data: refined[i]! })));
+    await mapLimit(batch, 16, (n, i) => writeFileAtomic(path.join(outDir, outputOf(n)), serializeNpy({ shape: inputs[i]!.shape, data: refined[i]! })));
     done += batch.length;
     options.onProgress?.({ done, total });
   }

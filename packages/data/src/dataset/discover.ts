@@ -4,7 +4,7 @@ import { EMBEDDING_FILE_EXTENSIONS, findEmbeddingFile } from '@srdiff/core';
 import { DatasetError, type DatasetProblem } from '../errors';
 import { isImageFile } from '../io/formats';
 import { readImageInfo, type ImageInfo } from '../io/decode';
-import { mapLimit } from './concurrency';
+import { mapLimit } from '@srdiff/core';
 
 /** The four degradation tasks of the paper's universal setting (folder names of DESIGN §5). */
 export const STANDARD_TASKS = ['hazy', 'low-light', 'rainy', 'motion-blurry'] as const;

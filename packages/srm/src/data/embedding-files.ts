@@ -60,17 +60,3 @@ export async function readEmbeddingFile(file: string, expectedDim?: number): Pro
   }
   return { data: t.data, shape: t.shape };
 }
-
-/** Runs `fn` over `items` with at most `limit` in flight, preserving order of results. */
-export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}

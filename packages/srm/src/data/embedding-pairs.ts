@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Rng } from '@srdiff/core';
-import { embeddingStem } from '@srdiff/core';
-import { listEmbeddingFiles, mapLimited, readEmbeddingFile } from './embedding-files';
+import { embeddingStem, mapLimit } from '@srdiff/core';
+import { listEmbeddingFiles, readEmbeddingFile } from './embedding-files';
 
 /**
  * The SRM's training data: `(LQ, GT)` embedding pairs held as two row-major `[count, dim]` float32
@@ -70,7 +70,7 @@ export async function readEmbeddingPairs(lqDir: string, gtDir: string, options: 
   const lq = new Float32Array(total * dim);
   const gt = new Float32Array(total * dim);
   let done = 0;
-  await mapLimited(lqFiles, options.concurrency ?? 32, async (name, i) => {
+  await mapLimit(lqFiles, options.concurrency ?? 32, async (name, i) => {
     if (options.signal?.aborted) throw abortError(options.signal);
     const [a, b] = await Promise.all([readEmbeddingFile(path.join(lqDir, name), dim), readEmbeddingFile(path.join(gtDir, gtByStem.get(embeddingStem(name))!), dim)]);
     lq.set(a.data, i * dim);
