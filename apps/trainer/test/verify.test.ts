@@ -36,7 +36,7 @@ test('every case of the reference passes and the summary counts them', async () 
   const code = await runCli(['verify', '--reference', ref, '--json', path.join(tmp, 'rows.json')], { out: (s) => lines.push(s), log: () => undefined });
   const text = lines.join('\n');
   expect(code).toBe(0);
-  for (const c of ['sde', 'srm', 'unet', 'metrics', 'tiny-clip/rgb_50x40', 'tiny-blip/rgb_wide_57x23', 'tiny-blip/gray_29x29']) expect(text).toMatch(new RegExp(`^${c.replace('/', '\\/')}\\s.*pass$`, 'm'));
+  for (const c of ['sde', 'srm', 'unet', 'srm \\(onnx\\)', 'unet \\(onnx\\)', 'metrics', 'tiny-clip/rgb_50x40', 'tiny-blip/rgb_wide_57x23', 'tiny-blip/gray_29x29']) expect(text).toMatch(new RegExp(`^${c.replace('/', '\\/')}\\s.*pass$`, 'm'));
   const rows = JSON.parse(fs.readFileSync(path.join(tmp, 'rows.json'), 'utf8'));
   expect(rows.length).toBeGreaterThan(300);
   expect(text).toMatch(new RegExp(`^${rows.length} passed, 0 failed$`, 'm'));

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  createOrtSession,
   findTolerance,
   readSafetensors,
   tensorToTorchHost,
@@ -12,10 +13,14 @@ import {
   type Tolerance,
   type VerifyRow,
 } from '@srdiff/core';
-import { IRSDE } from '@srdiff/sde';
+import { IRSDE, matchingLossCoefficients } from '@srdiff/sde';
 import { ConditionalUNet } from './conditional-unet';
 import type { UNetOptions } from './config';
 import { UNetInputError } from './inputs';
+import { OnnxUNet, OnnxUnetInputError } from './onnx/onnx-unet';
+import { OnnxUnetTrainer } from './onnx/training/onnx-unet-trainer';
+import { unetToOnnxBytes } from './onnx/export-onnx';
+import { buildUnetGraph } from './onnx/unet-graph';
 
 const CASE = 'unet';
 
@@ -46,10 +51,17 @@ interface UnetReferenceMeta {
 export interface VerifyUnetOptions {
   /** Also run the training step and compare every gradient (default true; the slow part on the cpu backend). */
   trainStep?: boolean;
+  /**
+   * The engine under test: `'tfjs'` (default: the tfjs ConditionalUNet on the current backend) or
+   * `'onnx'` (the exported inference graph, with its `debug.*` outputs, and the ONNX Runtime
+   * training-step graph for the loss and every gradient).
+   */
+  engine?: 'tfjs' | 'onnx';
 }
 
 export async function verifyUnetReference(dir: string, options: VerifyUnetOptions = {}): Promise<VerifyRow[]> {
   const meta = JSON.parse(await fs.promises.readFile(path.join(dir, 'meta.json'), 'utf8')) as UnetReferenceMeta;
+  if (options.engine === 'onnx') return verifyOnnx(dir, meta, options);
   const rows: VerifyRow[] = [];
   let model: ConditionalUNet;
   try {
@@ -223,4 +235,109 @@ async function trainStepRows(model: ConditionalUNet, dir: string, meta: UnetRefe
     for (const t of Object.values(inputs)) t?.dispose();
   }
   return rows;
+}
+
+/** The same cases on ONNX Runtime: the inference graph (with `debug.*` outputs) and the training-step graph. */
+async function verifyOnnx(dir: string, meta: UnetReferenceMeta, options: VerifyUnetOptions): Promise<VerifyRow[]> {
+  let model: ConditionalUNet;
+  try {
+    model = new ConditionalUNet(meta.constructor);
+  } catch (err) {
+    return [failure('meta:constructor', `cannot build the network: ${(err as Error).message}`)];
+  }
+  const rows = structureRows(model, meta);
+  const config = model.config;
+  model.dispose();
+  let weights: TensorDict;
+  try {
+    weights = (await readSafetensors(path.join(dir, 'weights.safetensors'))).tensors;
+  } catch (err) {
+    return [...rows, failure('weights.safetensors', (err as Error).message)];
+  }
+  rows.push(...(await section('io.safetensors', () => onnxForwardRows(weights, config, dir, meta))));
+  if (meta.forward_without_image_context && meta.forward_without_image_context.supported === false) {
+    rows.push(await onnxMissingContextRow(weights, config));
+  }
+  if (options.trainStep !== false && fs.existsSync(path.join(dir, 'train_step.safetensors'))) {
+    rows.push(...(await section('train_step.safetensors', () => onnxTrainStepRows(weights, config, dir, meta))));
+  }
+  return rows;
+}
+
+async function onnxForwardRows(weights: TensorDict, config: ConditionalUNet['config'], dir: string, meta: UnetReferenceMeta): Promise<VerifyRow[]> {
+  const file = 'io.safetensors';
+  const io = (await readSafetensors(path.join(dir, file))).tensors;
+  const debugKeys = Object.keys(io).filter((k) => k.startsWith('debug.')).sort();
+  const withContext = Boolean(io.image_context) && (meta.forward?.call ?? 'image_context').includes('image_context');
+  const bytes = buildUnetGraph(weights, config, { debugOutputs: debugKeys.map((k) => k.slice('debug.'.length)), source: path.join(dir, 'weights.safetensors') }).serialize();
+  const { ort, session } = await createOrtSession(bytes);
+  try {
+    const xt = need(io, 'xt', file);
+    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
+      xt: new ort.Tensor('float32', xt.data, xt.shape),
+      cond: new ort.Tensor('float32', need(io, 'cond', file).data, xt.shape),
+      time: new ort.Tensor('float32', need(io, 'time', file).data, [xt.shape[0]!]),
+    };
+    if (withContext) feeds.image_context = new ort.Tensor('float32', io.image_context!.data, io.image_context!.shape);
+    const out = await session.run(feeds);
+    const rows = [compare(file, 'out', out.noise!.data as Float32Array, need(io, 'out', file), meta)];
+    for (const key of debugKeys) rows.push(compare(file, key, out[key]!.data as Float32Array, io[key]!, meta));
+    return rows.map((r) => ({ ...r, note: r.note ?? 'ONNX inference graph' }));
+  } finally {
+    await session.release();
+  }
+}
+
+async function onnxMissingContextRow(weights: TensorDict, config: ConditionalUNet['config']): Promise<VerifyRow> {
+  const key = 'meta:forward_without_image_context';
+  const net = await OnnxUNet.create(unetToOnnxBytes(weights, config));
+  try {
+    const x = { shape: [1, config.in_nc, 16, 16], data: new Float32Array(config.in_nc * 256) };
+    await net.run({ xt: x, cond: x, time: 1 });
+    return { case: CASE, key, error: 1, tolerance: 0, kind: 'abs', pass: false, note: 'ran without an image context although the reference says this config cannot' };
+  } catch (err) {
+    const ok = err instanceof OnnxUnetInputError;
+    return { case: CASE, key, error: ok ? 0 : 1, tolerance: 0, kind: 'abs', pass: ok, note: ok ? 'rejected before computing, as required' : `failed with an unexpected error: ${(err as Error).message}` };
+  } finally {
+    await net.dispose();
+  }
+}
+
+async function onnxTrainStepRows(weights: TensorDict, config: ConditionalUNet['config'], dir: string, meta: UnetReferenceMeta): Promise<VerifyRow[]> {
+  const file = 'train_step.safetensors';
+  const step = meta.train_step;
+  if (!step) throw new Error('meta.json has no train_step section');
+  if ((step.loss_type ?? 'l1') !== 'l1' || step.is_weighted) {
+    throw new Error(`unsupported matching loss (${step.loss_type}, weighted ${step.is_weighted}); the original trains with unweighted l1`);
+  }
+  const ts = (await readSafetensors(path.join(dir, file))).tensors;
+  const gradsRef = (await readSafetensors(path.join(dir, 'grads.safetensors'))).tensors;
+  const sde = new IRSDE({ maxSigma: step.sde.max_sigma, T: step.sde.T, schedule: step.sde.schedule, eps: step.sde.eps });
+  const timesteps = Array.from(need(ts, 'timesteps', file).data, Math.round);
+  const [b, , h, w] = need(ts, 'GT', file).shape as [number, number, number, number];
+  // x_t and the optimum as the trainer makes them (tfjs IR-SDE on the host), NHWC for the graph.
+  const host = tf.tidy(() => {
+    const gt = nhwc(need(ts, 'GT', file), 'GT');
+    const lq = nhwc(need(ts, 'LQ', file), 'LQ');
+    const state = sde.forwardState(gt, lq, timesteps, nhwc(need(ts, 'noise', file), 'noise'));
+    return { lq: lq.dataSync().slice(), state: state.dataSync().slice(), optimum: sde.reverseOptimumStep(state, gt, lq, timesteps).dataSync().slice() };
+  });
+  const trainer = await OnnxUnetTrainer.create(weights, config, { batch: b, height: h, width: w, loss: { type: 'l1', weight: step.weight ?? 1 } });
+  try {
+    const image = (data: Float32Array) => ({ shape: [b, h, w, config.in_nc], data: data as Float32Array });
+    const loss = await trainer.gradients({
+      state: image(host.state as Float32Array), lq: image(host.lq as Float32Array), optimum: image(host.optimum as Float32Array),
+      time: Float32Array.from(need(ts, 't_network', file).data),
+      imageContext: ts.image_context ? { shape: [...ts.image_context.shape], data: ts.image_context.data } : undefined,
+      coefficients: matchingLossCoefficients(sde, timesteps),
+    });
+    const rows: VerifyRow[] = [{ ...compare(file, 'loss', [loss], need(ts, 'loss', file), meta), note: 'ONNX training-step graph' }];
+    for (const key of trainer.params.names) {
+      const ref = gradsRef[key];
+      rows.push(ref ? compare('grads.safetensors', key, trainer.grads.view(key), ref, meta) : failure(`grads.safetensors:${key}`, 'no reference gradient for this parameter'));
+    }
+    return rows;
+  } finally {
+    await trainer.dispose();
+  }
 }

@@ -36,3 +36,27 @@ describe('parity with the original (reference unet/)', () => {
     expect(rows.filter((r) => r.key.startsWith('grads.safetensors:'))).toHaveLength(meta.params.length);
   });
 });
+
+describe('parity with the original on ONNX Runtime (inference graph + training-step graph)', () => {
+  let rows: VerifyRow[];
+
+  beforeAll(async () => {
+    await selectBackend('wasm');
+    rows = await verifyUnetReference(REFERENCE_DIR, { engine: 'onnx' });
+    const grads = rows.filter((r) => r.key.startsWith('grads.'));
+    const worst = grads.reduce((a, b) => (b.error > a.error ? b : a), grads[0]!);
+    console.log(`onnx\n${formatVerifyTable(rows.filter((r) => !r.key.startsWith('grads.') || !r.pass))}\n` +
+      `gradients: ${grads.length} rows, worst ${worst?.key} ${worst?.error.toExponential(2)} (tolerance ${worst?.tolerance})`);
+  });
+
+  test('every row passes', () => {
+    expect(rows.filter((r) => !r.pass)).toEqual([]);
+  });
+
+  test('covers keys, output, every debug activation, the loss and all 217 gradients', () => {
+    const keys = new Set(rows.map((r) => r.key));
+    for (const k of ['weights.safetensors:keys', 'meta:param_count', 'io.safetensors:out', 'train_step.safetensors:loss', 'meta:forward_without_image_context']) expect(keys).toContain(k);
+    expect(rows.filter((r) => r.key.startsWith('io.safetensors:debug.'))).toHaveLength(8);
+    expect(rows.filter((r) => r.key.startsWith('grads.safetensors:'))).toHaveLength(referenceMeta().params.length);
+  });
+});

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatVerifyTable, selectBackend, type VerifyRow } from '@srdiff/core';
+import { formatVerifyTable, onnxRuntimeAvailable, selectBackend, type VerifyRow } from '@srdiff/core';
 import { verifyMetricsReference } from '@srdiff/metrics';
 import { verifySdeReference } from '@srdiff/sde';
 import { verifySrmReference } from '@srdiff/srm';
@@ -8,11 +8,17 @@ import { verifyUnetReference } from '@srdiff/unet';
 import { verifyBlipReference, verifyClipReference } from '@srdiff/vlm';
 import type { Command } from '../cli/command';
 
-/** The parity cases `srdiff verify` knows, by the folder name a reference set uses for each. */
-const CASES: Array<{ folder: string; run: (dir: string) => Promise<VerifyRow[]> }> = [
+type TrainingEngine = 'tfjs' | 'onnx';
+
+/**
+ * The parity cases `srdiff verify` knows, by the folder name a reference set uses for each. The
+ * networks (unet, srm) run once per training engine asked for (`--engine`); the others are
+ * engine-independent.
+ */
+const CASES: Array<{ folder: string; run: (dir: string, engine: TrainingEngine) => Promise<VerifyRow[]>; perEngine?: boolean }> = [
   { folder: 'sde', run: (dir) => verifySdeReference(dir) },
-  { folder: 'srm', run: (dir) => verifySrmReference(dir) },
-  { folder: 'unet', run: (dir) => verifyUnetReference(dir) },
+  { folder: 'srm', run: (dir, engine) => verifySrmReference(dir, { engine }), perEngine: true },
+  { folder: 'unet', run: (dir, engine) => verifyUnetReference(dir, { engine }), perEngine: true },
   { folder: 'metrics', run: (dir) => verifyMetricsReference(dir) },
   { folder: 'tiny-clip', run: (dir) => verifyClipReference(dir) },
   { folder: 'tiny-blip', run: (dir) => verifyBlipReference(dir) },
@@ -45,11 +51,12 @@ export const verifyCommand: Command = {
   spec: {
     name: 'verify',
     summary: 'check parity with the original PyTorch code on a reference folder (UNet, SRM, IR-SDE, metrics, CLIP, BLIP)',
-    usage: 'srdiff verify --reference <dir> [--cases unet,srm,...] [--json out.json]',
+    usage: 'srdiff verify --reference <dir> [--cases unet,srm,...] [--engine all|tfjs|onnx] [--json out.json]',
     options: {
       reference: { type: 'string', valueName: 'DIR', description: 'folder laid out like shared/reference (sde/, srm/, unet/, metrics/, tiny-clip/, tiny-blip/ or any folder in its layout)', required: true },
       cases: { type: 'string[]', valueName: 'LIST', description: `cases to run (default: every folder present; known: ${CASES.map((c) => c.folder).join(', ')})` },
       backend: { type: 'string', description: 'TensorFlow.js backend', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
+      engine: { type: 'string', description: 'training engine(s) whose unet and srm cases run: tfjs, onnx (the ONNX Runtime inference and training-step graphs) or all', choices: ['all', 'tfjs', 'onnx'], default: 'all' },
       json: { type: 'string', valueName: 'FILE', description: 'also write the rows as JSON' },
       all: { type: 'boolean', description: 'print every row (default: a summary per case plus every failure)', default: false },
     },
@@ -67,8 +74,18 @@ export const verifyCommand: Command = {
     const rows: VerifyRow[] = [];
     let ran = 0;
     // Each case has a kind (what --cases selects): its folder name, or tiny-blip for a BLIP set under another name.
+    const engines: TrainingEngine[] = options.engine === 'all' ? ['tfjs', 'onnx'] : [options.engine as TrainingEngine];
+    if (engines.includes('onnx') && !onnxRuntimeAvailable()) throw new Error('--engine onnx: onnxruntime-node is not installed (npm i onnxruntime-node), or pass --engine tfjs');
     const cases = [
-      ...CASES.map((c) => ({ kind: c.folder, folder: c.folder, dir: path.join(root, c.folder), run: c.run })),
+      ...CASES.flatMap((c) => (c.perEngine ? engines : (['tfjs'] as TrainingEngine[])).map((engine) => ({
+        kind: c.folder,
+        folder: c.perEngine && engine === 'onnx' ? `${c.folder} (onnx)` : c.folder,
+        dir: path.join(root, c.folder),
+        run: async (dir: string) => {
+          const rows = await c.run(dir, engine);
+          return c.perEngine && engine === 'onnx' ? rows.map((r) => ({ ...r, case: `${r.case} (onnx)` })) : rows;
+        },
+      }))),
       ...blipLayoutCases(root).map((b) => ({ kind: 'tiny-blip', folder: b.folder, dir: b.dir, run: verifyBlipReference })),
     ];
     for (const c of cases) {
