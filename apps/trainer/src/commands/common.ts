@@ -1,4 +1,4 @@
-import type { OptionSpec } from '../cli/args';
+import { UsageError, type OptionSpec } from '../cli/args';
 
 /** Flags shared by the option-file commands. */
 export const OPTION_FILE_FLAGS: Record<string, OptionSpec> = {
@@ -16,4 +16,11 @@ export function collectSets(sets: unknown, flagOverrides: Record<string, unknown
     if (value !== undefined) out.push(`${key}=${JSON.stringify(value)}`);
   }
   return out;
+}
+
+/** `--providers cuda,cpu` → `['cuda', 'cpu']` (ONNX Runtime execution providers in order). */
+export function parseProviders(list: string): string[] {
+  const providers = list.split(',').map((p) => p.trim()).filter(Boolean);
+  if (!providers.length) throw new UsageError('--providers: give a comma-separated list, e.g. cuda,cpu');
+  return providers;
 }

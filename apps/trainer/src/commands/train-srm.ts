@@ -7,6 +7,7 @@ import { listTaskFolders } from '../pipeline/dataset-folders';
 import { readPhasePairs } from '../pipeline/srm-stage';
 import { writeSrmEmbeddingOrigin } from '../pipeline/vlm';
 import { Progress } from '../ui/progress';
+import { parseProviders } from './common';
 
 export const trainSrmCommand: Command = {
   spec: {
@@ -29,9 +30,11 @@ export const trainSrmCommand: Command = {
       seed: { type: 'number', integer: true, description: 'seed of initialisation, data order and split', default: 0 },
       resume: { type: 'boolean', description: "continue from the run folder's last checkpoint", default: false },
       overwrite: { type: 'boolean', description: 'start afresh in a run folder that has a checkpoint', default: false },
-      backend: { type: 'string', description: 'TensorFlow.js backend', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
+      backend: { type: 'string', description: 'TensorFlow.js backend (engine tfjs, and evaluation)', choices: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
+      engine: { type: 'string', description: 'what runs the training steps: onnx (one ONNX Runtime graph per step), tfjs, or auto (onnx when onnxruntime-node loads); a run resumes on either', choices: ['auto', 'onnx', 'tfjs'], default: 'auto' },
+      providers: { type: 'string', valueName: 'LIST', description: 'ONNX Runtime execution providers in order, e.g. cuda,cpu (engine onnx)' },
     },
-    examples: ['srdiff train-srm --data datasets --out runs/srm --epochs 2000'],
+    examples: ['srdiff train-srm --data datasets --out runs/srm --epochs 2000', 'srdiff train-srm --data datasets --out runs/srm --engine tfjs --resume'],
   },
   async run({ options, log, out, signal }) {
     const sel = await selectBackend(options.backend as 'auto');
@@ -48,6 +51,7 @@ export const trainSrmCommand: Command = {
     let progress: Progress | undefined;
     const onProgress = (e: SrmTrainingEvent) => {
       if (e.type === 'start') {
+        log(`train-srm: ${e.engine} engine`);
         progress = new Progress({ label: 'train-srm', total: e.totalSteps, start: e.step, unit: 'step' });
         if (e.resumedFrom) progress.log(`resumed from ${e.resumedFrom} at step ${e.step}`);
       } else if (e.type === 'step') {
@@ -72,6 +76,8 @@ export const trainSrmCommand: Command = {
       overwrite: options.overwrite as boolean,
       onProgress,
       signal,
+      engine: options.engine as 'auto',
+      session: options.providers ? { executionProviders: parseProviders(options.providers as string) as never } : undefined,
     });
     progress?.finish();
     if (origin) await writeSrmEmbeddingOrigin(options.out as string, origin);

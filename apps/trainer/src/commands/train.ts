@@ -1,17 +1,9 @@
-import { UsageError } from '../cli/args';
 import type { Command } from '../cli/command';
 import { loadOptions } from '../options/load-options';
 import { TRAIN_OPTIONS_SCHEMA, type TrainOptions } from '../options/train-options';
 import { NonFiniteLossError, RunFolderInUseError, trainDiffusion, type TrainEvent } from '../training/train-diffusion';
 import { Progress } from '../ui/progress';
-import { BACKEND_FLAG, ENGINE_FLAG, OPTION_FILE_FLAGS, collectSets } from './common';
-
-/** `--providers cuda,cpu` → `['cuda', 'cpu']`. */
-export function parseProviders(list: string): string[] {
-  const providers = list.split(',').map((p) => p.trim()).filter(Boolean);
-  if (!providers.length) throw new UsageError('--providers: give a comma-separated list, e.g. cuda,cpu');
-  return providers;
-}
+import { BACKEND_FLAG, ENGINE_FLAG, OPTION_FILE_FLAGS, collectSets, parseProviders } from './common';
 
 export const trainCommand: Command = {
   spec: {
