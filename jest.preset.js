@@ -14,6 +14,8 @@ module.exports = (packageDir, overrides = {}) => ({
   },
   moduleNameMapper: {
     '^@srdiff/trainer$': path.join(__dirname, 'apps/trainer/src/index.ts'),
+    // Subpath entries (`@srdiff/core/testing`, `@srdiff/core/io`): src/<subpath>/index.ts.
+    '^@srdiff/([^/]+)/(testing|io)$': path.join(__dirname, 'packages/$1/src/$2/index.ts'),
     '^@srdiff/(.*)$': path.join(__dirname, 'packages/$1/src/index.ts'),
   },
   // tfjs-core's gradient registrations are ESM-only sources; let swc compile them (see core/src/tfjs).

@@ -145,9 +145,11 @@ await step('one onnxruntime-node and one sharp in the install', async () => {
   return found.join(', ');
 });
 
-// 4. Every package from ESM and from CommonJS, each in a process of its own.
-const names = packages.map((p) => `@srdiff/${p.name}`);
-await step('import every package from ESM and CommonJS (same exports)', async () => {
+// 4. Every entry point (each package and its subpaths, e.g. @srdiff/core/io) from ESM and from
+// CommonJS, each in a process of its own.
+const names = packages.flatMap(({ pkg }) =>
+  Object.keys(pkg.exports ?? { '.': null }).filter((k) => k !== './package.json').map((k) => (k === '.' ? pkg.name : `${pkg.name}/${k.slice(2)}`)));
+await step('import every entry point from ESM and CommonJS (same exports)', async () => {
   fs.writeFileSync(path.join(project, 'exports.mjs'), `for (const n of ${JSON.stringify(names)}) console.log(n, Object.keys(await import(n)).sort().join(','));\n`);
   fs.writeFileSync(path.join(project, 'exports.cjs'), `for (const n of ${JSON.stringify(names)}) console.log(n, Object.keys(require(n)).filter((k) => k !== '__esModule').sort().join(','));\n`);
   const esm = (await mustRun(process.execPath, ['exports.mjs'], { cwd: project })).output.trim().split('\n');
@@ -162,6 +164,11 @@ await step('import every package from ESM and CommonJS (same exports)', async ()
   });
   if (problems.length) throw new Error(problems.join('\n'));
   return names.map((n) => `${n.slice(8)} ${e[n].length}`).join(', ');
+});
+
+await step('@srdiff/core/io loads without TensorFlow.js', async () => {
+  fs.writeFileSync(path.join(project, 'io-alone.cjs'), "require('@srdiff/core/io');\nconst tf = Object.keys(require.cache).filter((k) => k.includes('@tensorflow'));\nif (tf.length) { console.error(tf.join('\\n')); process.exit(1); }\n");
+  await mustRun(process.execPath, ['io-alone.cjs'], { cwd: project });
 });
 
 // 5. README main examples, as shipped in the installed packages.

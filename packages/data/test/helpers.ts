@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { tempDir as coreTempDir } from '@srdiff/core/testing';
 
 export function tempDir(prefix = 'srdiff-data-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return coreTempDir(prefix);
 }
 
 /** 8-bit RGB pixels from a function of (x, y). */

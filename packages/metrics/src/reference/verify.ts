@@ -3,7 +3,7 @@ import path from 'node:path';
 import { evaluatePair } from '../evaluate';
 import { tensor2img, type Uint8Image } from '../image';
 import { readImageWithSharp, type ImageReader } from './decode';
-import { parseSafetensorsFloat } from './safetensors';
+import { loadCoreIo } from './core-io';
 
 /** One checked quantity of a reference case (the row format every `srdiff verify` case returns). */
 export interface VerifyRow {
@@ -125,7 +125,7 @@ async function tensor2imgRow(dir: string, meta: MetricsMeta, metaFile: string): 
   } catch (err) {
     throw new Error(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  const tensors = parseSafetensorsFloat(bytes, file);
+  const { tensors } = (await loadCoreIo()).parseSafetensors(bytes, file);
   const input = tensors['input_chw_rgb'];
   const expected = tensors['expected_hwc_bgr'];
   if (!input || !expected) throw new Error(`${file}: expected tensors "input_chw_rgb" and "expected_hwc_bgr"`);
