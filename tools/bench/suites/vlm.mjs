@@ -17,7 +17,11 @@ const BASE_CONFIG = {
   vision_config: { image_size: 384, patch_size: 16 },
 };
 
-/** Multiply-add FLOPs of one image: vision encoder + the decoder at position 0 (its cross-attention k/v over all image tokens). */
+/**
+ * Multiply-add FLOPs of one image as the graph computes it: the vision encoder, and the decoder at
+ * position 0 (self-attention = value + output projections; cross-attention with its one query
+ * mapped into the image tokens' space, so no per-token key/value projections; feed-forward).
+ */
 export function blipClsFlops(config) {
   const v = config.vision_config;
   const t = config.text_config;
@@ -26,7 +30,9 @@ export function blipClsFlops(config) {
   const patch = 2 * (tokens - 1) * 3 * v.patch_size ** 2 * H;
   const layer = 2 * tokens * H * 3 * H + 2 * 2 * tokens * tokens * H + 2 * tokens * H * H + 2 * 2 * tokens * H * v.intermediate_size;
   const T = t.hidden_size;
-  const decoderLayer = 2 * T * T * 2 + 2 * 2 * tokens * t.encoder_hidden_size * T + 2 * T * T * 2 + 2 * 2 * tokens * T + 2 * 2 * T * t.intermediate_size;
+  const E = t.encoder_hidden_size;
+  const cross = 2 * T * T + 2 * T * E + 2 * 2 * t.num_attention_heads * tokens * E + 2 * E * T + 2 * T * T;
+  const decoderLayer = 2 * 2 * T * T + cross + 2 * 2 * T * t.intermediate_size;
   return patch + v.num_hidden_layers * layer + t.num_hidden_layers * decoderLayer;
 }
 
