@@ -124,6 +124,10 @@ const CASES: Case[] = [
   { name: 'Conv 1×1', inputs: { x: [2, 6, 5, 4], w: [3, 6, 1, 1] }, build: (g, { x, w }) => g.conv(x!, w!, undefined) },
   { name: 'Conv 7×7 pad 3', inputs: { x: [1, 2, 9, 8], w: [3, 2, 7, 7] }, build: (g, { x, w }) => g.conv(x!, w!, undefined, { pads: [3, 3, 3, 3] }) },
   { name: 'Conv 3×3 dilation 2', inputs: { x: [1, 2, 9, 8], w: [2, 2, 3, 3] }, build: (g, { x, w }) => g.op('Conv', [x!, w!], { pads: [2, 2, 2, 2], dilations: [2, 2] }) },
+  // ≥ BATCHED_TAP_POSITIONS output positions: the filter gradient's batched form.
+  { name: 'Conv 3×3 pad 1, 48×48 (batched taps)', inputs: { x: [2, 2, 48, 48], w: [3, 2, 3, 3] }, build: (g, { x, w }) => g.conv(x!, w!, undefined, { pads: [1, 1, 1, 1] }) },
+  { name: 'Conv 4×4 stride 2 pad 1, 100×96 (batched taps)', inputs: { x: [1, 2, 100, 96], w: [2, 2, 4, 4], b: [2] }, build: (g, { x, w, b }) => g.conv(x!, w!, b!, { pads: [1, 1, 1, 1], strides: [2, 2] }) },
+  { name: 'ConvTranspose 4×4 stride 2 pad 1, 48×48 input (batched taps)', inputs: { x: [1, 2, 48, 48], w: [2, 2, 4, 4] }, build: (g, { x, w }) => g.op('ConvTranspose', [x!, w!], { strides: [2, 2], pads: [1, 1, 1, 1] }) },
   { name: 'ConvTranspose 4×4 stride 2 pad 1 + bias', inputs: { x: [2, 3, 5, 4], w: [3, 4, 4, 4], b: [4] }, build: (g, { x, w, b }) => g.op('ConvTranspose', [x!, w!, b!], { strides: [2, 2], pads: [1, 1, 1, 1] }) },
   { name: 'ConvTranspose 3×3 stride 1 pad 1', inputs: { x: [1, 2, 6, 5], w: [2, 3, 3, 3] }, build: (g, { x, w }) => g.op('ConvTranspose', [x!, w!], { pads: [1, 1, 1, 1] }) },
   // ---- reductions, softmax ----

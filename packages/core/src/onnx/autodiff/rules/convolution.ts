@@ -23,47 +23,55 @@ function geometry(c: GradContext, weightShape: readonly number[]): ConvGeometry 
 }
 
 /**
- * The patch matrix of a convolution (explicit im2col): for `x` `[N, C, H, W]`, rows (a, b, c) over
- * the kernel taps and channels, columns (n, y, x) over the output positions, holding
- * `x_padded[n, c, y·s + a·d, x·s + b·d]`: `[kh·kw·C, N·Ho·Wo]`. Built from one transpose, one pad and
- * kh·kw strided slices, so a filter gradient is one large GEMM instead of a convolution with an
- * image-sized kernel (which ORT runs as many thin matrix products).
+ * Positions per image from which the filter gradient contracts each kernel tap per image (batched
+ * products, then a sum over the batch) instead of folding the batch into one product. Measured on
+ * ORT with 2 threads: the folded form wins below (its transposes are small), the batched one above
+ * (3×3 64→64 on 4×256×256: 0.6 s against 2.5 s; im2col into one GEMM: 7–9 s, its patch matrix alone
+ * is 600 MB).
  */
-export function patchMatrix(g: OnnxGraphBuilder, x: string, xShape: readonly number[], geo: ConvGeometry, out: readonly number[]): string {
-  const [n, ch, h, w] = xShape as [number, number, number, number];
+export const BATCHED_TAP_POSITIONS = 2048;
+
+/**
+ * `out[f, w, a, b] = Σ_n Σ_p fixed[n, f, p] · padded(windowed)[n, w, p·s + (a, b)·d]`: the filter
+ * gradient of a convolution (fixed = dY, windowed = X) or of a transposed one (fixed = X,
+ * windowed = dY), one kernel tap at a time, each tap's window a strided slice of the padded
+ * tensor. `positions` is the spatial size of `fixed`, `pads` the begin pads of the window.
+ */
+function tapContractions(
+  g: OnnxGraphBuilder,
+  fixed: { t: string; shape: readonly number[] },
+  windowed: { t: string; shape: readonly number[] },
+  geo: ConvGeometry,
+): string {
+  const [n, f, ph, pw] = fixed.shape as [number, number, number, number];
+  const [, wc, h, w] = windowed.shape as [number, number, number, number];
   const [kh, kw] = geo.kernel as [number, number];
   const [sh, sw] = geo.strides as [number, number];
   const [dh, dw] = geo.dilations as [number, number];
   const [pt, pl] = geo.pads as [number, number];
-  const [ho, wo] = out as [number, number];
-  // Channels first so each tap's slice is already [C, N, Ho, Wo] in the row order wanted.
-  let t = g.transpose(x, [1, 0, 2, 3]);
-  // Pads may exceed what the taps reach (and end pads may be negative in effect): pad only what is read.
-  const needH = (ho - 1) * sh + (kh - 1) * dh + 1;
-  const needW = (wo - 1) * sw + (kw - 1) * dw + 1;
+  const positions = ph * pw;
+  const batched = positions >= BATCHED_TAP_POSITIONS;
+  // Pad only what the taps read (end pads may exceed it, or fall short of the input's end).
+  const needH = (ph - 1) * sh + (kh - 1) * dh + 1;
+  const needW = (pw - 1) * sw + (kw - 1) * dw + 1;
   const endH = Math.max(0, needH - (h + pt));
   const endW = Math.max(0, needW - (w + pl));
-  if (pt || pl || endH || endW) t = g.op('Pad', [t, g.constInt64([0, 0, pt, pl, 0, 0, endH, endW])]);
-  if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && ho === h && wo === w && !pt && !pl) return g.reshape(t, [ch, n * ho * wo]);
-  const taps: string[] = [];
+  // Folded form: channels first once, so every window slice is already [C, N, ...].
+  let win = batched ? windowed.t : g.transpose(windowed.t, [1, 0, 2, 3]);
+  if (pt || pl || endH || endW) win = g.op('Pad', [win, g.constInt64([0, 0, pt, pl, 0, 0, endH, endW])]);
+  const fixedRows = batched ? g.reshape(fixed.t, [n, f, positions]) : g.reshape(g.transpose(fixed.t, [1, 0, 2, 3]), [f, n * positions]);
+  const identity = kh === 1 && kw === 1 && sh === 1 && sw === 1 && !pt && !pl && ph === h && pw === w;
+  const parts: string[] = [];
   for (let a = 0; a < kh; a++) {
     for (let b = 0; b < kw; b++) {
-      const tap = g.slice(t, [a * dh, b * dw], [a * dh + (ho - 1) * sh + 1, b * dw + (wo - 1) * sw + 1], [2, 3], [sh, sw]);
-      taps.push(g.reshape(tap, [1, ch, n * ho * wo]));
+      const tap = identity ? win : g.slice(win, [a * dh, b * dw], [a * dh + (ph - 1) * sh + 1, b * dw + (pw - 1) * sw + 1], [2, 3], [sh, sw]);
+      const product = batched
+        ? g.reduceSum(g.matMul(fixedRows, g.transpose(g.reshape(tap, [n, wc, positions]), [0, 2, 1])), [0], false)
+        : g.op('Gemm', [fixedRows, g.reshape(tap, [wc, n * positions])], { transB: 1 });
+      parts.push(g.unsqueeze(product, [2]));
     }
   }
-  return g.reshape(taps.length === 1 ? taps[0]! : g.concat(taps, 0), [kh * kw * ch, n * ho * wo]);
-}
-
-/** `[N, C, H, W]` → `[C, N·H·W]`. */
-function channelsByPositions(g: OnnxGraphBuilder, t: string, shape: readonly number[]): string {
-  const [n, ch, h, w] = shape as [number, number, number, number];
-  return g.reshape(g.transpose(t, [1, 0, 2, 3]), [ch, n * h * w]);
-}
-
-/** A `[O, kh·kw·C]` GEMM result (rows (a, b, c) as {@link patchMatrix}) in the `[O, C, kh, kw]` weight layout. */
-function toWeightLayout(g: OnnxGraphBuilder, flat: string, o: number, ch: number, kh: number, kw: number): string {
-  return g.transpose(g.reshape(flat, [o, kh, kw, ch]), [0, 3, 1, 2]);
+  return g.reshape(parts.length === 1 ? parts[0]! : g.concat(parts, 2), [f, wc, kh, kw]);
 }
 
 const biasGrad = (g: OnnxGraphBuilder, dY: string) => g.reduceSum(dY, [0, 2, 3], false);
@@ -71,8 +79,8 @@ const biasGrad = (g: OnnxGraphBuilder, dY: string) => g.reduceSum(dY, [0, 2, 3],
 export const CONVOLUTION_RULES: Record<string, GradRule> = {
   /**
    * Y = conv(X, W) + B. dX is the transposed convolution of dY with the same kernel (output
-   * padding recovers sizes a stride rounded down); dW = dY₂ · patches(X)ᵀ (one GEMM over every
-   * output position of the batch); dB = Σ dY over batch and space.
+   * padding recovers sizes a stride rounded down); dW per kernel tap, dY contracted with the
+   * tap's strided window of X over the batch and positions ({@link tapContractions}); dB = Σ dY.
    */
   Conv: (c) => {
     const [x, w, b] = c.node.inputs as [string, string, string | undefined];
@@ -94,19 +102,14 @@ export const CONVOLUTION_RULES: Record<string, GradRule> = {
         output_padding: outputPadding.some((p) => p) ? outputPadding : undefined,
       });
     }
-    let dW: string | undefined;
-    if (wanted(c, 1)) {
-      const [o, ch, kh, kw] = ws as [number, number, number, number];
-      const patches = patchMatrix(g, x, xs, geo, ys.slice(2));
-      dW = toWeightLayout(g, g.op('Gemm', [channelsByPositions(g, dY, ys), patches], { transB: 1 }), o, ch, kh, kw);
-    }
+    const dW = wanted(c, 1) ? tapContractions(g, { t: dY, shape: ys }, { t: x, shape: xs }, geo) : undefined;
     return [dX, dW, b && wanted(c, 2) ? biasGrad(g, dY) : undefined];
   },
 
   /**
    * Y = convT(X, W) + B with W `[Cin, Cout, kh, kw]`. dX is the convolution of dY with W (same
    * strides and pads); dW[ci, co, a, b] = Σ X[n, ci, y, x]·dY[n, co, y·s − p + a·d, x·s − p + b·d],
-   * i.e. X₂ · patches(dY)ᵀ with the roles of the convolution's input and output swapped.
+   * the tap contractions with the roles of the convolution's input and output swapped.
    */
   ConvTranspose: (c) => {
     const [x, w, b] = c.node.inputs as [string, string, string | undefined];
@@ -117,12 +120,7 @@ export const CONVOLUTION_RULES: Record<string, GradRule> = {
     let dX: string | undefined;
     if (wanted(c, 0)) dX = g.conv(dY, w, undefined, { pads: geo.pads, strides: geo.strides });
     if (dX && geo.dilations.some((d) => d !== 1)) throw new GradientRuleError(c.node, 'dilated transposed convolutions are not supported');
-    let dW: string | undefined;
-    if (wanted(c, 1)) {
-      const [ci, co, kh, kw] = ws as [number, number, number, number];
-      const patches = patchMatrix(g, dY, ys, geo, xs.slice(2));
-      dW = toWeightLayout(g, g.op('Gemm', [channelsByPositions(g, x, xs), patches], { transB: 1 }), ci, co, kh, kw);
-    }
+    const dW = wanted(c, 1) ? tapContractions(g, { t: x, shape: xs }, { t: dY, shape: ys }, geo) : undefined;
     return [dX, dW, b && wanted(c, 2) ? biasGrad(g, dY) : undefined];
   },
 };
