@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '@srdiff/core';
+import { findEmbeddingFile, writeFileAtomic } from '@srdiff/core';
+import { listImageFiles } from '@srdiff/data';
 import {
   assertOneEmbeddingOrigin,
   createImageEmbedder,
@@ -133,11 +134,10 @@ export async function checkFoldersAgainstSrm(folders: readonly string[], srmPath
   }
 }
 
-/** Images of a folder that have no embedding file in `embeddingsDir` yet. */
+/** Images of a folder (as dataset discovery lists them) that have no embedding file in `embeddingsDir` yet. */
 function missingEmbeddings(imagesDir: string, embeddingsDir: string): number {
   if (!fs.existsSync(imagesDir)) return 0;
-  const have = new Set(fs.existsSync(embeddingsDir) ? fs.readdirSync(embeddingsDir).map((f) => path.parse(f).name) : []);
-  return fs.readdirSync(imagesDir).filter((f) => !f.startsWith('.') && !have.has(path.parse(f).name) && /\.(png|jpe?g|webp|tiff?|gif|avif|bmp)$/i.test(f)).length;
+  return listImageFiles(imagesDir).filter((image) => !findEmbeddingFile(embeddingsDir, image.name)).length;
 }
 
 /**
