@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Rng, disposeGradients, readSafetensors, selectBackend, tf, type BackendName, type HostTensor } from '@srdiff/core';
-import { DEGRADATION_TASKS, PairedDataset, buildDegradedDataset, bundledCleanImagesDir, readImage, type DegradationTask } from '@srdiff/data';
-import type { IRSDE } from '@srdiff/sde';
+import { Rng, readSafetensors, selectBackend, tf, type BackendName, type HostTensor } from '@srdiff/core';
+import { DEGRADATION_TASKS, PairedDataset, buildDegradedDataset, bundledCleanImagesDir, readImage, type DegradationTask, type TrainBatch } from '@srdiff/data';
+import { IRSDE } from '@srdiff/sde';
 import { refineFolder, trainSrm } from '@srdiff/srm';
 import { ConditionalUNet, type UNetConfig } from '@srdiff/unet';
 import type { Command } from '../cli/command';
@@ -16,7 +16,7 @@ import { writeComparisonSheet } from '../pipeline/sheet';
 import { createEngine } from '../restore/engine';
 import { evaluateDataset, type DatasetEvaluation } from '../restore/evaluate-dataset';
 import { restoreImage } from '../restore/restore-image';
-import { DataParallelGradients, resolveGradientThreads } from '../training/parallel/data-parallel';
+import { startTrainingEngine } from '../training/engines';
 import { trainDiffusion } from '../training/train-diffusion';
 import { Progress, formatDuration } from '../ui/progress';
 import { formatTable } from '../ui/table';
@@ -69,6 +69,7 @@ export const demoCommand: Command = {
       },
       seed: { type: 'number', integer: true, description: 'seed of everything', default: 0 },
       keep: { type: 'boolean', description: 'reuse an existing working folder instead of starting afresh', default: false },
+      engine: { type: 'string', description: 'training engine: onnx (ONNX Runtime), tfjs, or auto (onnx when onnxruntime-node loads)', choices: ['auto', 'onnx', 'tfjs'], default: 'auto' },
     },
     examples: ['npm run demo', 'srdiff demo --minutes 5 --tasks low-light,hazy'],
   },
@@ -131,12 +132,8 @@ export const demoCommand: Command = {
       ? `demo: UNet starts from the bundled weights (${start.description}); fine-tuning them here`
       : `demo: UNet starts from random weights (${start.reason}); minutes of CPU training restore little, see README "The demo"`);
     const testReserve = await estimateTestSeconds(setting, tasks.length * DEMO_DEFAULTS.valPerTask, DEMO_DEFAULTS.crop);
-    const stepSeconds = await measureTrainStep(setting, DEMO_DEFAULTS.batch, DEMO_DEFAULTS.patch);
-    const trainSeconds = Math.max(30, budget - elapsed() - testReserve.seconds - 20);
-    const niter = Math.max(20, Math.floor(trainSeconds / stepSeconds));
-    log(`demo: UNet nf ${setting.nf}: ~${stepSeconds.toFixed(2)} s per training step → ${niter} steps in ${formatDuration(trainSeconds)}; test reserve ${formatDuration(testReserve.seconds)} (${testReserve.engine})`);
     const runDir = path.join(root, 'runs', 'unet');
-    const { options: trainOptions } = loadOptions<TrainOptions>(TRAIN_OPTIONS_SCHEMA, undefined, {
+    const trainOptionsFor = (niter: number) => loadOptions<TrainOptions>(TRAIN_OPTIONS_SCHEMA, undefined, {
       name: 'demo',
       distortion: tasks,
       sde: DEMO_DEFAULTS.sde,
@@ -145,9 +142,14 @@ export const demoCommand: Command = {
       srm: { path: srmDir },
       vlm: { model: bundledVlm ? (options.model as string) : vlmModel },
       path: { experiments_root: runDir, pretrain_model_G: start.file ?? null },
-      train: { niter, lr_G: start.file ? DEMO_DEFAULTS.fineTuneLr : DEMO_DEFAULTS.lr, eta_min: 1e-5, manual_seed: seed, val_freq: niter + 1 },
+      train: { niter, lr_G: start.file ? DEMO_DEFAULTS.fineTuneLr : DEMO_DEFAULTS.lr, eta_min: 1e-5, manual_seed: seed, val_freq: niter + 1, engine: options.engine },
       logger: { print_freq: 10, save_checkpoint_freq: 100 },
-    });
+    }).options;
+    const probe = await measureTrainStep(trainOptionsFor(1), setting);
+    const trainSeconds = Math.max(30, budget - elapsed() - testReserve.seconds - 20);
+    const niter = Math.max(20, Math.floor(trainSeconds / probe.seconds));
+    log(`demo: UNet nf ${setting.nf} on the ${probe.engine}: ~${probe.seconds.toFixed(3)} s per training step → ${niter} steps in ${formatDuration(trainSeconds)}; test reserve ${formatDuration(testReserve.seconds)} (${testReserve.engine})`);
+    const trainOptions = trainOptionsFor(niter);
     const progress = new Progress({ label: 'demo train', total: niter });
     const trained = await trainDiffusion({
       options: trainOptions, signal, maxSeconds: trainSeconds + 30,
@@ -194,38 +196,26 @@ export const demoCommand: Command = {
 };
 
 /**
- * Seconds one training step of this network takes here (2 timed steps after a warm-up), computed
- * as `srdiff train` will: the batch split over the gradient threads `train.threads: 0` picks.
+ * Seconds one training step of this network takes here (3 timed steps after a warm-up), on the
+ * engine `srdiff train` will use with these options (ONNX Runtime, or tfjs with its data-parallel
+ * threads), including the optimizer update.
  */
-async function measureTrainStep(setting: UNetConfig, batch: number, patch: number): Promise<number> {
-  const model = new ConditionalUNet(setting);
-  const sde = demoSde();
-  const backend = tf.getBackend() as BackendName;
-  const threads = resolveGradientThreads(0, backend, batch);
-  const parallel = await DataParallelGradients.start(model, sde, { threads, backend, unet: setting, sde: irsdeOptions(DEMO_DEFAULTS.sde), loss: { type: 'l1', weight: 1 } });
+async function measureTrainStep(options: TrainOptions, setting: UNetConfig): Promise<{ seconds: number; engine: string }> {
+  const sdeOptions = irsdeOptions(options.sde);
+  const backend = { backend: tf.getBackend() as BackendName, description: tf.getBackend() };
+  const engine = await startTrainingEngine(new ConditionalUNet(setting), new IRSDE(sdeOptions), sdeOptions, options, backend);
   const rng = new Rng(1);
-  const run = async () => {
-    const shape: [number, number, number, number] = [batch, patch, patch, 3];
-    const gt = tf.tensor4d(rng.uniformArray(batch * patch * patch * 3), shape);
-    const lq = tf.tensor4d(rng.uniformArray(batch * patch * patch * 3), shape);
-    const embedding = tf.tensor2d(rng.normalArray(batch * setting.context_dim!), [batch, setting.context_dim!]);
-    const { timesteps, states } = sde.randomStates(gt, lq, rng);
-    try {
-      disposeGradients((await parallel.gradients({ lq, gt, states, timesteps, embedding })).grads);
-    } finally {
-      [gt, lq, embedding, states].forEach((t) => t.dispose());
-    }
-  };
+  const { batch_size: batch, patch_size: patch } = options.datasets.train;
+  const image = (): HostTensor => ({ shape: [batch, patch, patch, 3], data: rng.uniformArray(batch * patch * patch * 3) });
+  const run = () => engine.step({ lq: image(), gt: image(), embedding: { shape: [batch, setting.context_dim!], data: rng.normalArray(batch * setting.context_dim!) } } as TrainBatch, rng, 0);
   try {
     await run();
     const t0 = Date.now();
-    await run();
-    await run();
-    // The optimizer update and data loading add roughly a tenth.
-    return ((Date.now() - t0) / 2000) * 1.1;
+    for (let i = 0; i < 3; i++) await run();
+    // Data loading and the EMA add a little.
+    return { seconds: ((Date.now() - t0) / 3000) * 1.1, engine: engine.description };
   } finally {
-    await parallel.close();
-    model.dispose();
+    await engine.close();
   }
 }
 
