@@ -185,7 +185,8 @@ function missingContextRow(model: ConditionalUNet): VerifyRow {
   return { case: CASE, key, error: 1, tolerance: 0, kind: 'abs', pass: false, note: 'ran without an image context although the reference says this config cannot' };
 }
 
-async function trainStepRows(model: ConditionalUNet, dir: string, meta: UnetReferenceMeta): Promise<VerifyRow[]> {
+/** What both engines' train-step cases read: the step's settings and tensors, the reference gradients, the SDE. */
+async function trainStepCase(dir: string, meta: UnetReferenceMeta) {
   const file = 'train_step.safetensors';
   const step = meta.train_step;
   if (!step) throw new Error('meta.json has no train_step section');
@@ -196,6 +197,11 @@ async function trainStepRows(model: ConditionalUNet, dir: string, meta: UnetRefe
   const gradsRef = (await readSafetensors(path.join(dir, 'grads.safetensors'))).tensors;
   const sde = new IRSDE({ maxSigma: step.sde.max_sigma, T: step.sde.T, schedule: step.sde.schedule, eps: step.sde.eps });
   const timesteps = Array.from(need(ts, 'timesteps', file).data, Math.round);
+  return { file, step, ts, gradsRef, sde, timesteps };
+}
+
+async function trainStepRows(model: ConditionalUNet, dir: string, meta: UnetReferenceMeta): Promise<VerifyRow[]> {
+  const { file, step, ts, gradsRef, sde, timesteps } = await trainStepCase(dir, meta);
   const networkTime = Array.from(need(ts, 't_network', file).data);
   const weight = step.weight ?? 1;
   const rows: VerifyRow[] = [];
@@ -304,16 +310,7 @@ async function onnxMissingContextRow(weights: TensorDict, config: ConditionalUNe
 }
 
 async function onnxTrainStepRows(weights: TensorDict, config: ConditionalUNet['config'], dir: string, meta: UnetReferenceMeta): Promise<VerifyRow[]> {
-  const file = 'train_step.safetensors';
-  const step = meta.train_step;
-  if (!step) throw new Error('meta.json has no train_step section');
-  if ((step.loss_type ?? 'l1') !== 'l1' || step.is_weighted) {
-    throw new Error(`unsupported matching loss (${step.loss_type}, weighted ${step.is_weighted}); the original trains with unweighted l1`);
-  }
-  const ts = (await readSafetensors(path.join(dir, file))).tensors;
-  const gradsRef = (await readSafetensors(path.join(dir, 'grads.safetensors'))).tensors;
-  const sde = new IRSDE({ maxSigma: step.sde.max_sigma, T: step.sde.T, schedule: step.sde.schedule, eps: step.sde.eps });
-  const timesteps = Array.from(need(ts, 'timesteps', file).data, Math.round);
+  const { file, step, ts, gradsRef, sde, timesteps } = await trainStepCase(dir, meta);
   const [b, , h, w] = need(ts, 'GT', file).shape as [number, number, number, number];
   // x_t and the optimum as the trainer makes them (tfjs IR-SDE on the host), NHWC for the graph.
   const host = tf.tidy(() => {

@@ -74,6 +74,13 @@ function tapContractions(
   return g.reshape(parts.length === 1 ? parts[0]! : g.concat(parts, 2), [f, wc, kh, kw]);
 }
 
+/** A (transposed) convolution node's tensors, their shapes and geometry. */
+function operands(c: GradContext) {
+  const [x, w, b] = c.node.inputs as [string, string, string | undefined];
+  const ws = shapeOf(c, w);
+  return { x, w, b, dY: c.dY[0]!, xs: shapeOf(c, x), ys: shapeOf(c, c.node.outputs[0]!), geo: geometry(c, ws) };
+}
+
 const biasGrad = (g: OnnxGraphBuilder, dY: string) => g.reduceSum(dY, [0, 2, 3], false);
 
 export const CONVOLUTION_RULES: Record<string, GradRule> = {
@@ -83,11 +90,8 @@ export const CONVOLUTION_RULES: Record<string, GradRule> = {
    * tap's strided window of X over the batch and positions ({@link tapContractions}); dB = Σ dY.
    */
   Conv: (c) => {
-    const [x, w, b] = c.node.inputs as [string, string, string | undefined];
+    const { x, w, b, dY, xs, ys, geo } = operands(c);
     const { g } = c;
-    const dY = c.dY[0]!;
-    const [xs, ws, ys] = [shapeOf(c, x), shapeOf(c, w), shapeOf(c, c.node.outputs[0]!)];
-    const geo = geometry(c, ws);
     let dX: string | undefined;
     if (wanted(c, 0)) {
       const outputPadding = [0, 1].map((i) => {
@@ -112,11 +116,8 @@ export const CONVOLUTION_RULES: Record<string, GradRule> = {
    * the tap contractions with the roles of the convolution's input and output swapped.
    */
   ConvTranspose: (c) => {
-    const [x, w, b] = c.node.inputs as [string, string, string | undefined];
+    const { x, w, b, dY, xs, ys, geo } = operands(c);
     const { g } = c;
-    const dY = c.dY[0]!;
-    const [xs, ws, ys] = [shapeOf(c, x), shapeOf(c, w), shapeOf(c, c.node.outputs[0]!)];
-    const geo = geometry(c, ws);
     let dX: string | undefined;
     if (wanted(c, 0)) dX = g.conv(dY, w, undefined, { pads: geo.pads, strides: geo.strides });
     if (dX && geo.dilations.some((d) => d !== 1)) throw new GradientRuleError(c.node, 'dilated transposed convolutions are not supported');
