@@ -87,9 +87,35 @@ async function linearCases(ctx, srm, backend) {
   }
 }
 
+/** The same step on the ONNX Runtime engine (`trainSrm({ engine: 'onnx' })`): one graph per step, clip and AdamW on the host. */
+async function onnxStepCases(ctx, srm, backend) {
+  const { core } = ctx;
+  if (!core.onnxRuntimeAvailable()) return;
+  core.manualSeed(0);
+  const model = new srm.SemanticRefinementModule(DIMS);
+  const engine = srm.createSrmStepEngine('onnx', model, { lr: 3e-4, weightDecay: 1e-4 }, { alpha: 0.7 });
+  const rng = new core.Rng(2);
+  try {
+    for (const rows of [256, 8192]) {
+      if (rows === 8192 && ctx.options.quick) continue;
+      await ctx.measure({
+        case: `768/1024/4/8 batch ${rows}`, op: 'train step', impl: 'onnx', backend, flops: stepFlops(rows, false), repeat: rows === 8192 ? 3 : ctx.options.repeat,
+        prepare: () => ({ lq: rng.normalArray(rows * DIMS.inputDim), gt: rng.normalArray(rows * DIMS.inputDim) }),
+        run: async ({ lq, gt }) => {
+          await engine.step(lq, gt, rows, { lr: 3e-4, alpha: 0.7, maxGradNorm: 1 });
+        },
+        note: 'one ORT graph (forward, hybrid loss, backward); clip + AdamW (wasm SIMD) on host arenas',
+      });
+    }
+  } finally {
+    await engine.dispose();
+    model.dispose();
+  }
+}
+
 export default {
   name: 'srm',
-  description: 'SRM training step at the original size (768/1024/4/8), batch 256 and 8192; linear layer kernels',
+  description: 'SRM training step at the original size (768/1024/4/8), batch 256 and 8192, on tfjs and on ONNX Runtime; linear layer kernels',
   requires: ['core', 'srm'],
   backends: ['wasm', 'wasm:2', 'cpu'],
 
@@ -105,6 +131,7 @@ export default {
       await linearCases(ctx, srm, backend);
       await stepCases(ctx, srm, backend, { cpu: backend.name === 'cpu' });
     }
+    if (!ctx.options.child) await onnxStepCases(ctx, srm, ctx.backends[0]);
   },
 
   /** Speed-ups the suite exists to show. */
@@ -120,6 +147,10 @@ export default {
       if (fast && full) parts.push(`length-1 shortcut ${(full.medianMs / fast.medianMs).toFixed(2)}× faster than full attention`);
       if (coreLinear && srmLinear) parts.push(`srm linear ${(coreLinear.medianMs / srmLinear.medianMs).toFixed(1)}× faster than core Linear`);
       if (parts.length) lines.push(`${backend}: ${parts.join('; ')}`);
+    }
+    for (const r of rows.filter((row) => row.impl === 'onnx' && row.status === 'ok')) {
+      const wasm = rows.find((o) => o.case === r.case && o.impl === 'length-1 shortcut' && o.backend === 'wasm' && o.status === 'ok');
+      lines.push(`onnx ${r.case}: ${(r.medianMs / 1000).toFixed(2)} s${wasm ? ` (${(wasm.medianMs / r.medianMs).toFixed(1)}× tfjs wasm)` : ''}`);
     }
     return lines;
   },
