@@ -170,7 +170,7 @@ describe('documented command lines parse', () => {
   ];
   test('there are some', () => expect(documented.length).toBeGreaterThan(15));
   test.each(documented)('%s: %s', (_where, line) => {
-    const [, name, ...args] = line.split(/\s+/);
+    const [, name, ...args] = line.replace(/\s+#.*$/, '').trim().split(/\s+/);
     if (name === '--help' || name === 'help') return;
     const command = COMMANDS.find((c) => c.spec.name === name);
     expect(command).toBeDefined();
