@@ -100,7 +100,7 @@ test(`${KILLS} random kill -9 and resumes end with the weights of an uninterrupt
           while (running && logged() < target) await sleep(5);
           await sleep(rng.uniform() * stepMs);
         })();
-    const outcome = await Promise.race([done.then((r) => ({ exited: r })), moment.then(() => ({}))]);
+    const outcome: { exited?: Awaited<typeof done> } = await Promise.race([done.then((r) => ({ exited: r })), moment.then(() => ({}))]);
     if (outcome.exited) {
       expect(outcome.exited.code).toBe(0);
       finishedEarly = true;

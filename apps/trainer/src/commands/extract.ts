@@ -1,5 +1,6 @@
 import path from 'node:path';
 import fs from 'node:fs';
+import { listImageFiles } from '@srdiff/data';
 import type { Command } from '../cli/command';
 import { listTaskFolders } from '../pipeline/dataset-folders';
 import { describeVlm, openVlm } from '../pipeline/vlm';
@@ -50,6 +51,9 @@ export const extractCommand: Command = {
         if (signal.aborted) break;
         let progress: Progress | undefined;
         const result = await extractor.extractFolder(job.from, job.to, {
+          // Exactly the images dataset discovery pairs (sub-folders, symlinks), so that training
+          // never meets a pair "without an embedding" that extract did not see.
+          images: listImageFiles(job.from).map((f) => path.relative(job.from, f.file)),
           batchSize: options['batch-size'] as number,
           overwrite: options.overwrite as boolean,
           onError: options['on-error'] as 'stop' | 'skip',

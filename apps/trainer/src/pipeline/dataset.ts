@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { isEmbeddingFileName } from '@srdiff/core';
-import { DatasetError, PairedDataset, type DatasetSource, type EmbeddingChoice, type OptionHints } from '@srdiff/data';
+import { findEmbeddingFile, isEmbeddingFileName } from '@srdiff/core';
+import { DatasetError, PairedDataset, listImageFiles, type DatasetSource, type EmbeddingChoice, type OptionHints } from '@srdiff/data';
 import { loadSrm, refineFolder } from '@srdiff/srm';
 import type { DatasetOptions } from '../options/train-options';
 import { resolveSrmFile } from './srm-stage';
@@ -43,8 +43,9 @@ export async function prepareEmbeddings(
   for (const dir of taskDirs(source)) {
     const lqCls = path.join(dir, 'LQCLS');
     const want = path.join(dir, context);
-    const images = fs.existsSync(path.join(dir, 'LQ')) ? fs.readdirSync(path.join(dir, 'LQ')).filter((f) => !f.startsWith('.')).length : 0;
-    if (countEmbeddings(want) >= images && images > 0) continue;
+    // Complete when every image discovery will pair (sub-folders, symlinks) has its file.
+    const images = fs.existsSync(path.join(dir, 'LQ')) ? listImageFiles(path.join(dir, 'LQ')) : [];
+    if (images.length > 0 && images.every((i) => findEmbeddingFile(want, i.name))) continue;
     if (context === 'LQCLS') throw new Error(`${want} is missing or incomplete: run "srdiff extract" first`);
     if (!countEmbeddings(lqCls)) throw new Error(`${want} and ${lqCls} are missing: run "srdiff extract", then "srdiff refine" (or set srm.path)`);
     if (!srmPath) throw new Error(`${want} is missing or incomplete: run "srdiff refine --srm <run>" or set srm.path so it is computed from ${lqCls}`);

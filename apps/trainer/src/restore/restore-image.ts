@@ -15,6 +15,13 @@ export interface RestoreImageOptions {
 }
 
 /**
+ * Lets the event loop run between sampling steps. The tfjs engine computes synchronously and
+ * `await`s only settled promises, which never leave the microtask queue: without this a Ctrl-C
+ * (SIGINT) is not even seen until the whole image is done.
+ */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
  * Restores one degraded image (`[1, H, W, 3]`, float [0, 1]) with the reverse process of `sde`:
  * x_T = mu + noise, then `sampleT` denoiser-guided steps; large images tile-by-tile (each tile a
  * full reverse process with its own seed, blended over the overlap). The result is clamped to
@@ -42,7 +49,10 @@ export async function restoreImage(
           noise: options.seed + k * 7919,
           context: ctx,
           signal: options.signal,
-          onStep: (s) => options.onStep?.(k * steps + s, info.count * steps),
+          onStep: async (s) => {
+            options.onStep?.(k * steps + s, info.count * steps);
+            await yieldToEventLoop();
+          },
         });
         const clamped = tf.tidy(() => tf.clipByValue(x0, 0, 1));
         x0.dispose();
