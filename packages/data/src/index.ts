@@ -18,6 +18,7 @@ export {
 } from './io/decode';
 export { writeImage, encodeImage, type WritableImage } from './io/write';
 export { readImageTensor, hostToTensor, tensorToHost, batchToTensors } from './io/tensor';
+export { imageDataToTensor, tensorToImageData, type ImageDataLike } from './io/image-data';
 
 export {
   discoverDataset,

@@ -1,8 +1,8 @@
 import { readStateDictFile, type TensorDict, writeSafetensors } from '@srdiff/core';
 import type { UNetConfig } from './config';
+import { CONFIG_METADATA_KEY, configFromMetadata } from './weights-metadata';
 
-/** Metadata key under which our checkpoints record the network's config (JSON). */
-export const CONFIG_METADATA_KEY = 'srdiff.unet.config';
+export { CONFIG_METADATA_KEY } from './weights-metadata';
 
 /**
  * A state dict: a weights file path (safetensors, or the original's `torch.save` file: `lastest_G.pth`,
@@ -28,15 +28,7 @@ export async function readStateDict(source: StateDictSource): Promise<LoadedStat
     return { tensors: source, source: 'the given state dict' };
   }
   const { tensors, metadata } = await readStateDictFile(source);
-  let config: UNetConfig | undefined;
-  const recorded = metadata[CONFIG_METADATA_KEY];
-  if (recorded) {
-    try {
-      config = JSON.parse(recorded) as UNetConfig;
-    } catch (err) {
-      throw new Error(`${source}: metadata "${CONFIG_METADATA_KEY}" is not valid JSON (${(err as Error).message})`);
-    }
-  }
+  const config = configFromMetadata(metadata, source);
   return { tensors, config, source };
 }
 

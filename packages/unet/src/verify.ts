@@ -19,7 +19,7 @@ import type { UNetOptions } from './config';
 import { UNetInputError } from './inputs';
 import { OnnxUNet, OnnxUnetInputError } from './onnx/onnx-unet';
 import { OnnxUnetTrainer } from './onnx/training/onnx-unet-trainer';
-import { unetToOnnxBytes } from './onnx/export-onnx';
+import { unetToOnnxBytes } from './onnx/unet-onnx-bytes';
 import { buildUnetGraph } from './onnx/unet-graph';
 
 const CASE = 'unet';

@@ -37,6 +37,10 @@ export { pilResize, type PilFilter, type Uint8Image } from './preprocess/pil-res
 export { createImageEmbedder, type ImageEmbedderOptions, type AnyImageEmbedder } from './create-image-embedder';
 export { detectVlmFamily, VLM_MODEL_TYPES, type VlmFamily, type VlmFamilyDetection } from './vlm-family';
 export { createBlipEmbedder, BlipEmbedder, BLIP_OUTPUT } from './blip/blip-embedder';
+export { urlFileSource, memoryFileSource, type ModelFileSource } from './web/model-file-source';
+export { createWebClipEmbedder, WebClipEmbedder, type WebClipEmbedderOptions } from './web/web-clip-embedder';
+export { createWebBlipEmbedder, WebBlipEmbedder, type WebBlipEmbedderOptions } from './web/web-blip-embedder';
+export { rgbFromImageData } from './web/rgb-image';
 export { BLIP_DEFAULTS, DEFAULT_BLIP_MODEL, type BlipEmbedderOptions } from './blip/blip-options';
 export {
   resolveBlipConfig,

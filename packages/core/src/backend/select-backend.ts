@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { configureWasmThreads, wasmThreadCount } from '../ops/wasm-threads';
 import { requireOptional } from './require-optional';
 
@@ -41,6 +41,12 @@ export interface SelectBackendOptions {
    * faster on an idle 2-core machine, and gain nothing when the cores are busy.
    */
   wasmThreads?: number;
+  /**
+   * Where tfjs-backend-wasm's `.wasm` files are served from, a URL prefix or one URL per file name
+   * (tfjs's `setWasmPaths`): what a page or a bundler that moves them needs. Default: beside the
+   * package's own script.
+   */
+  wasmPaths?: string | Record<string, string>;
 }
 const PREFERENCES: BackendPreference[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
@@ -115,6 +121,7 @@ export async function selectBackend(preference: BackendPreference = 'auto', opti
   if (!backend && (pref === 'auto' || pref === 'wasm')) {
     const threads = options.wasmThreads ?? parseThreads(process.env[WASM_THREADS_ENV_VAR]);
     if (threads > 1 && !tf.engine().registry['wasm']) configureWasmThreads(threads);
+    if (options.wasmPaths && !tf.engine().registry['wasm']) setWasmPaths(options.wasmPaths as Parameters<typeof setWasmPaths>[0]);
     if (await trySimple('wasm', attempts)) {
       backend = 'wasm';
       const n = wasmThreadCount() ?? 1;

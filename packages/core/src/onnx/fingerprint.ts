@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createSha256 } from '../hash/sha256';
 import type { TensorDict } from '../io/host-tensor';
 
 /**
@@ -7,12 +7,12 @@ import type { TensorDict } from '../io/host-tensor';
  * cached export next to a checkpoint can be recognised as stale when the weights change.
  */
 export function fingerprintWeights(stateDict: TensorDict, description: unknown = null): string {
-  const hash = createHash('sha256');
+  const hash = createSha256();
   hash.update(`srdiff-weights-v1\n${JSON.stringify(description)}\n`);
   for (const name of Object.keys(stateDict).sort()) {
     const t = stateDict[name]!;
     hash.update(`${name}:${t.shape.join('x')}\n`);
     hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   }
-  return hash.digest('hex');
+  return hash.digestHex();
 }

@@ -1,11 +1,13 @@
 export { OnnxGraphBuilder, type OnnxDim, type OnnxNodeOptions, type OnnxModelOptions, type OnnxGraphBuilderOptions, type FloatData } from './graph-builder';
 export { attr, type OnnxAttributeValue, type TypedAttribute } from './attributes';
 export { OnnxDataType, type OnnxElementType } from './proto';
-export { readOnnxModelSummary, readOnnxModelSummaryFile, type OnnxModelSummary } from './model-metadata';
+export { readOnnxModelSummary, type OnnxModelSummary } from './model-metadata';
+export { readOnnxModelSummaryFile } from './model-metadata-file';
 export { fingerprintWeights } from './fingerprint';
 export {
   createOrtSession,
   loadOnnxRuntime,
+  useOnnxRuntime,
   onnxRuntimeAvailable,
   OnnxRuntimeMissingError,
   ORT_SESSION_DEFAULTS,

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { onnx } from './proto';
 
 export interface OnnxModelSummary {
@@ -24,7 +23,7 @@ function toNumber(v: number | { toNumber(): number } | null | undefined): number
 export function readOnnxModelSummary(bytes: Uint8Array, source = '<buffer>'): OnnxModelSummary {
   let model;
   try {
-    model = onnx.ModelProto.decode(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    model = onnx.ModelProto.decode(asDecodable(bytes));
   } catch (err) {
     throw new Error(`${source}: not a readable ONNX model (${(err as Error).message})`);
   }
@@ -42,14 +41,8 @@ export function readOnnxModelSummary(bytes: Uint8Array, source = '<buffer>'): On
   };
 }
 
-/** {@link readOnnxModelSummary} of a file; undefined when the file does not exist. */
-export async function readOnnxModelSummaryFile(file: string): Promise<OnnxModelSummary | undefined> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  return readOnnxModelSummary(bytes, file);
+/** A Node `Buffer` view where there is one (protobufjs then views the weights instead of copying them); the bytes as they are in a browser. */
+function asDecodable(bytes: Uint8Array): Uint8Array {
+  if (typeof Buffer === 'undefined') return bytes;
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -75,6 +75,15 @@ export class OnnxRuntimeMissingError extends Error {
 
 let cached: { module?: OnnxRuntime; error?: string } | undefined;
 
+/**
+ * Makes sessions use this ONNX Runtime module instead of the one `onnxruntime-node` resolves to
+ * (in a page: the `onnxruntime-web` module the app imports and configures). Call before the first session.
+ */
+export function useOnnxRuntime(module: OnnxRuntime): void {
+  if (!module || typeof module.InferenceSession?.create !== 'function') throw new TypeError('useOnnxRuntime: expected the onnxruntime-node or onnxruntime-web module');
+  cached = { module };
+}
+
 /** Loads `onnxruntime-node` on first use; throws {@link OnnxRuntimeMissingError} when it is absent. */
 export function loadOnnxRuntime(): OnnxRuntime {
   cached ??= requireOptional<OnnxRuntime>('onnxruntime-node');

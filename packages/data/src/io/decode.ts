@@ -3,6 +3,10 @@ import path from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import type { HostTensor } from '@srdiff/core';
 import { decodeBmp, isBmp } from './bmp';
+import { rawToFloat } from './pixels';
+
+// 8/16-bit pixels to float (pixels.ts) are shared with the browser's ImageData helpers.
+export { rawToFloat } from './pixels';
 
 /**
  * Image decoding with sharp (libvips). Every image becomes 3-channel RGB:
@@ -144,19 +148,6 @@ export async function readRawImage(file: string, options: DecodeOptions = {}, kn
     const pixels = sixteen ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     return { raw: { width: out.width, height: out.height, bitDepth: sixteen ? 16 : 8, data: pixels }, info, alpha };
   });
-}
-
-const UNIT_FROM_8BIT = Float32Array.from({ length: 256 }, (_, v) => v / 255);
-
-/** Float32 [0, 1] values of raw pixels (8-bit: `v / 255` in float32, as the original's `astype(float32) / 255`). */
-export function rawToFloat(raw: RawImage): Float32Array {
-  const out = new Float32Array(raw.data.length);
-  if (raw.bitDepth === 8) {
-    for (let i = 0; i < out.length; i++) out[i] = UNIT_FROM_8BIT[raw.data[i]!]!;
-  } else {
-    for (let i = 0; i < out.length; i++) out[i] = raw.data[i]! / 65535;
-  }
-  return out;
 }
 
 /** Reads an image as an NHWC `[1, H, W, 3]` float32 host tensor in [0, 1]. */

@@ -1,6 +1,6 @@
 import { Linear, Module, tf, type HostTensor, type LoadStateDictOptions, type TensorDict, linear } from '@srdiff/core';
 import { resolveSrmConfig, SRM_DEFAULTS, type SrmConfig } from '../config';
-import { refine, type RefineOptions } from '../refine';
+import { refine, type RefineOptions } from '../refine-embeddings';
 import { GeluMlp } from './gelu-mlp';
 import { SREncoderLayer } from './sr-encoder-layer';
 

@@ -3,7 +3,8 @@ import type { Denoiser } from '@srdiff/sde';
 import { planLevels, resolveUnetConfig, type UNetConfig } from '../config';
 import { resolveContextAs, type UnetDenoiserOptions } from '../denoiser';
 import { padTo } from '../inputs';
-import { UNET_ONNX_METADATA } from './export-onnx';
+import { readModelBytes } from './read-model-bytes';
+import { UNET_ONNX_METADATA } from './unet-onnx-bytes';
 import { UNET_ONNX_IO } from './unet-graph';
 
 /** Host-memory inputs of one forward pass, NCHW as the graph takes them. */
@@ -41,9 +42,9 @@ export class OnnxUNet {
     private readonly padMultiple: number,
   ) {}
 
-  /** Opens an exported model (bytes or a file path); see {@link OrtSessionOptions} for threads, providers, optimisation. */
+  /** Opens an exported model (bytes, a file path, or in a browser a URL); see {@link OrtSessionOptions} for threads, providers, optimisation. */
   static async create(model: Uint8Array | string, options: OrtSessionOptions = {}): Promise<OnnxUNet> {
-    const bytes = typeof model === 'string' ? await import('node:fs/promises').then((fs) => fs.readFile(model)) : model;
+    const bytes = typeof model === 'string' ? await readModelBytes(model) : model;
     const summary = readOnnxModelSummary(bytes, typeof model === 'string' ? model : 'ONNX model');
     const configText = summary.metadata[UNET_ONNX_METADATA.config];
     if (!configText) {

@@ -11,8 +11,9 @@ import { readBlipCheckpoint } from './blip-files';
 import { BlipOnnxModel, type BlipRunOutputs } from './blip-onnx-model';
 import { resolveBlipOptions, type BlipEmbedderOptions, type ResolvedBlipOptions } from './blip-options';
 
-/** The `output` a BLIP embedder reports: the text decoder's last hidden state at position 0. */
-export const BLIP_OUTPUT = 'decoder_cls';
+import { BLIP_OUTPUT } from './blip-output';
+
+export { BLIP_OUTPUT } from './blip-output';
 
 /**
  * The original SR-Diff's semantic vector (`BLIPFeatureExtractor.get_cls_embedding`) behind the

@@ -23,7 +23,7 @@ export function loadTransformers(): Promise<TransformersModule> {
   return runtime;
 }
 
-type EnvSettings = Partial<Pick<TjsEnv, 'allowRemoteModels' | 'allowLocalModels' | 'localModelPath' | 'cacheDir'>>;
+type EnvSettings = Partial<Pick<TjsEnv, 'allowRemoteModels' | 'allowLocalModels' | 'localModelPath' | 'cacheDir' | 'useBrowserCache' | 'fetch'>>;
 
 let envLock: Promise<unknown> = Promise.resolve();
 
