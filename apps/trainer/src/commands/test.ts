@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { selectBackend } from '@srdiff/core';
+import { removeStaleTemporaries, selectBackend } from '@srdiff/core';
 import { UsageError } from '../cli/args';
 import type { Command } from '../cli/command';
 import { loadOptions } from '../options/load-options';
@@ -70,6 +70,8 @@ export const testCommand: Command = {
     if (options.vlm.model && model.config.use_image_context) await checkVlmAgainstRecord(options.vlm.model, model.runOptions?.vlm.model, `the model ${model.source}`, { offline: flags.offline as boolean, log });
     const sde = samplingSde(sdeOptions);
     const resultsRoot = options.path.results_root ?? path.join('results', options.name);
+    const stale = await removeStaleTemporaries(resultsRoot, { recursive: true });
+    if (stale.length) log(`test: removed ${stale.length} temporary file(s) an interrupted run left in ${resultsRoot}`);
     const engine = await createEngine(options.engine, model.weights, model.config, { onnxCache: writableCache(model.source) });
     log(`test: ${model.source} (nf ${model.config.nf}, context ${model.config.context_dim}), ${engine.name} engine, tfjs ${backend.description}, ${sdeOptions.sampling_mode} sampling in ${sde.steps} steps`);
     const results: Record<string, DatasetEvaluation> = {};
