@@ -54,9 +54,8 @@ export class OrtTrainingSession {
     const { ort } = this.handle;
     const feeds: Record<string, OrtTensor> = { ...this.weightFeeds };
     for (const [name, t] of Object.entries(data)) feeds[name] = new ort.Tensor('float32', t.data, t.shape);
-    const out = await this.handle.session.run(feeds, this.fetches);
-    // ORT writes into the fetches; the returned tensors wrap the same buffers.
-    void out;
+    // ORT writes the loss and every gradient into the preallocated fetches (the arenas' views).
+    await this.handle.session.run(feeds, this.fetches);
     return this.lossValue[0]!;
   }
 
