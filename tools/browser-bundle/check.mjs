@@ -75,8 +75,24 @@ export async function checkPackage(name, outDir) {
   return { name, problems, bytes, inputs: inputs.length };
 }
 
+/** The check must catch what it is for: a module that imports Node built-ins, directly or by require. */
+async function selfTest() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'srdiff-bundle-self-test-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'sneaky.mjs'), "import fs from 'node:fs';\nconst os = require('os');\nexport const home = () => fs.existsSync(os.homedir());\n");
+    const found = [];
+    await esbuild.build({ entryPoints: [path.join(dir, 'sneaky.mjs')], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent', plugins: [nodeImportRecorder(found)] });
+    const specs = found.map((f) => f.spec).sort();
+    if (specs.join(',') !== 'node:fs,os') throw new Error(`self-test: a module importing node:fs and requiring os was reported as [${specs.join(', ')}]`);
+    console.log('self-test: a module importing node:fs and requiring os is caught');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   const args = process.argv.slice(2);
+  if (args.includes('--self-test')) await selfTest();
   const outIndex = args.indexOf('--out');
   const outDir = outIndex >= 0 ? path.resolve(args[outIndex + 1]) : undefined;
   const names = args.filter((a, i) => !a.startsWith('--') && (outIndex < 0 || i !== outIndex + 1));

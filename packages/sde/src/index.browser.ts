@@ -16,4 +16,5 @@ export { toyDenoiser, type Denoiser, type ToyDenoiserCoefficients } from './samp
 export { SeededNoise, InjectedNoise, type NoiseSource } from './sampling/noise';
 export { SAMPLER_METHODS, type SamplerMethod, type SampleOptions, type SampleResult } from './sampling/sampler';
 export { SamplingAbortedError } from './sampling/abort';
+export { restoreImage, TILE_SEED_STRIDE, type RestoreImageOptions, type RestoreProgress } from './sampling/restore-image';
 export { emitMatchingLoss, matchingLossCoefficients, MATCHING_LOSS_IO, type MatchingLossGraphOptions } from './onnx/matching-loss';

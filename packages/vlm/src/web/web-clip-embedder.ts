@@ -52,10 +52,12 @@ export class WebClipEmbedder implements ImageEmbedder {
     const vision = (config.vision_config ?? config) as Record<string, unknown>;
     const width = Number(config.projection_dim ?? vision.projection_dim);
     if (!Number.isInteger(width) || width < 1) throw new Error(`${id}/config.json: no projection_dim (the width of image_embeds)`);
-    const answer: typeof fetch = async (input) => {
+    const passThrough = globalThis.fetch.bind(globalThis);
+    // transformers.js fetches more than the model (its runtime's .wasm): only the model's files come from `files`.
+    const answer: typeof fetch = async (input, init) => {
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      const name = url.startsWith(MODEL_PREFIX) ? decodeURIComponent(url.slice(MODEL_PREFIX.length + MODEL_NAME.length + 1)) : undefined;
-      const bytes = name ? await files(name) : undefined;
+      if (!url.startsWith(MODEL_PREFIX)) return passThrough(input, init);
+      const bytes = await files(decodeURIComponent(url.slice(MODEL_PREFIX.length + MODEL_NAME.length + 1)));
       return bytes ? new Response(bytes as BlobPart, { status: 200 }) : new Response(null, { status: 404, statusText: 'Not Found' });
     };
     const settings = { allowRemoteModels: false, allowLocalModels: true, localModelPath: MODEL_PREFIX, useBrowserCache: false, fetch: answer };
