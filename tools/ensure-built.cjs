@@ -42,7 +42,11 @@ function ensureBuilt(target, who = 'srdiff') {
       process.exit(1);
     }
     process.stderr.write(`${who}: building ${rel} (first run, or its sources changed) …\n`);
-    const r = spawnSync(process.execPath, [tsup, '--no-dts', '--silent'], { cwd: dir, stdio: ['ignore', 2, 2] });
+    let r = spawnSync(process.execPath, [tsup, '--no-dts', '--silent'], { cwd: dir, stdio: ['ignore', 2, 2] });
+    // The browser entry (dist/index.browser.mjs) is a second build, after the one that cleans dist/.
+    if (r.status === 0 && fs.existsSync(path.join(dir, 'tsup.browser.config.ts'))) {
+      r = spawnSync(process.execPath, [tsup, '--config', 'tsup.browser.config.ts', '--no-dts', '--silent'], { cwd: dir, stdio: ['ignore', 2, 2] });
+    }
     if (r.status !== 0) {
       process.stderr.write(`${who}: building ${rel} failed (exit ${r.status ?? r.signal}); \`npm run build\` shows the errors.\n`);
       process.exit(r.status ?? 1);
