@@ -13,7 +13,7 @@ export interface WebClipEmbedderOptions {
   id?: string;
   /** L2-normalise each embedding (default false, as in Node). */
   normalize?: boolean;
-  /** transformers.js device: `'wasm'` (default) or `'webgpu'`. */
+  /** transformers.js device (`'wasm'`, `'webgpu'`); default: its own (wasm in a page). */
   device?: 'wasm' | 'webgpu';
 }
 
@@ -62,7 +62,8 @@ export class WebClipEmbedder implements ImageEmbedder {
     };
     const settings = { allowRemoteModels: false, allowLocalModels: true, localModelPath: MODEL_PREFIX, useBrowserCache: false, fetch: answer };
     return withTransformersEnv(settings, async (t) => {
-      const model = await t.CLIPVisionModelWithProjection.from_pretrained(MODEL_NAME, { dtype: 'fp32', device: options.device ?? 'wasm' });
+      // No device given: transformers.js's default (wasm in a page, cpu in Node).
+      const model = await t.CLIPVisionModelWithProjection.from_pretrained(MODEL_NAME, { dtype: 'fp32', ...(options.device ? { device: options.device } : {}) });
       return new WebClipEmbedder(t, model, id, preprocessConfig, width, options.normalize ?? false);
     });
   }
