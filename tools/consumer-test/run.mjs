@@ -115,7 +115,7 @@ await step('npm publish --dry-run: no warnings for any package', async () => {
     const r = await run(npm, ['publish', '--dry-run', '-w', dir], { cwd: repo });
     // Not about the package: the dry run is not logged in, and npm does not know the repository's
     // onnxruntime-node-install key (it is read by onnxruntime-node's install script).
-    const warnings = r.output.split('\n').filter((l) => /^npm (warn|error)/i.test(l) && !/requires you to be logged in|Unknown project config/.test(l));
+    const warnings = r.output.split('\n').filter((l) => /^npm (warn|error)/i.test(l) && !/requires you to be logged in|Unknown (project|env) config/.test(l));
     if (r.code !== 0 || warnings.length) problems.push(`${pkg.name} (exit ${r.code}):\n  ${warnings.join('\n  ')}`);
   }
   if (problems.length) throw new Error(problems.join('\n'));
