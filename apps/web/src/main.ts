@@ -272,6 +272,7 @@ function wire(): void {
 }
 
 fillThreads();
+el.webgpu.checked = params().get('webgpu') === '1';
 wire();
 registerOfflineCache();
 const modelParam = params().get('model');

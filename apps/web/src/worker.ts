@@ -34,9 +34,13 @@ async function handle(request: Request): Promise<void> {
         session: { threads: request.threads, executionProviders: request.providers },
         onStatus: (text) => reply({ type: 'status', text }),
       });
+      const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+      const webgpuAdapter = Boolean(await gpu?.requestAdapter().catch(() => null));
+      // onnxruntime-web drops a requested provider it cannot start: name the one that runs.
+      const providers = model.providers.filter((p) => p !== 'webgpu' || webgpuAdapter);
       reply({
         type: 'loaded',
-        info: { manifest: model.manifest, label: model.label, providers: model.providers, threads: model.threads, graph: model.graph, backend, crossOriginIsolated: scope.crossOriginIsolated },
+        info: { manifest: model.manifest, label: model.label, providers, threads: model.threads, graph: model.graph, backend, crossOriginIsolated: scope.crossOriginIsolated, webgpuAdapter },
       });
     } catch (err) {
       reply({ type: 'error', message: (err as Error).message ?? String(err) });

@@ -275,6 +275,15 @@ async function main() {
       await onnxPage.close();
       return c.summary;
     });
+    await check('WebGPU asked for: the UNet session uses it where the browser has it, else falls back to wasm, and restores', async () => {
+      const gpuPage = await openPage(browser, `${server.url}?threads=1&webgpu=1`);
+      const info = await gpuPage.evaluate(() => ({ providers: window.srdiffPage.model.providers, adapter: window.srdiffPage.model.webgpuAdapter }));
+      assert(info.providers.at(-1) === 'wasm' && info.providers[0] === (info.adapter ? 'webgpu' : 'wasm'), `providers ${info.providers.join(', ')} with${info.adapter ? '' : 'out'} a WebGPU adapter`);
+      const out = await restoreInPage(gpuPage, small, { steps: 2, seed: SEED, tile: 512, overlap: 32 });
+      assert(out.values.every(Number.isFinite), 'non-finite output');
+      await gpuPage.close();
+      return `WebGPU adapter ${info.adapter ? 'present' : 'absent'}: runs on ${info.providers[0]}`;
+    });
     await check("BLIP (the paper's VLM, tiny) refined by an SRM, from an srdiff export --web: equals srdiff restore --srm", async () => {
       const blipPage = await openPage(browser, `${server.url}?threads=1&model=${encodeURIComponent('/test-models/blip/manifest.json')}`);
       const info = await blipPage.evaluate(() => ({ vlm: window.srdiffPage.model.manifest.vlm, srm: window.srdiffPage.model.manifest.srm }));

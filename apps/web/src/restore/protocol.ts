@@ -33,6 +33,8 @@ export interface ModelInfo {
   graph: string;
   backend: string;
   crossOriginIsolated: boolean;
+  /** Whether the browser gave a WebGPU adapter (onnxruntime-web skips a provider it cannot start). */
+  webgpuAdapter: boolean;
 }
 
 /** The worker → the page. */
