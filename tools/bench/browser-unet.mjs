@@ -6,6 +6,7 @@
 // Debian's chromium:
 //   node tools/bench/browser-unet.mjs [--nf 8,16] [--size 256] [--runs 5] [--threads 1,2]
 // Prints a table; writes bench-results/browser-unet.json.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,7 +27,7 @@ const threadCounts = flag('--threads', '1,2').split(',').map(Number);
 const CHROMIUM = process.env.SRDIFF_CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-const { selectBackend, tf } = await import('@srdiff/core');
+const { selectBackend } = await import('@srdiff/core');
 const { ConditionalUNet, OnnxUNet, resolveUnetConfig, unetToOnnxBytes } = await import('@srdiff/unet');
 
 function median(xs) {
@@ -78,6 +79,7 @@ async function main() {
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'srdiff-chromium-'));
   const browser = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS });
   const rows = [];
+  const loadBefore = os.loadavg()[0];
   try {
     for (const nf of nfs) {
       for (const threads of threadCounts) {
@@ -98,7 +100,7 @@ async function main() {
     fs.rmSync(userDataDir, { recursive: true, force: true });
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  console.log(`UNet step (one forward pass, 1×3×${size}×${size}, ch_mult [1, 2, 4, 8], context 16), median of ${runs} after 2 warm-up runs`);
+  console.log(`UNet step (one forward pass, 1×3×${size}×${size}, ch_mult [1, 2, 4, 8], context 16), median of ${runs} after 2 warm-up runs; load average ${loadBefore.toFixed(1)} → ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
   console.log('nf  engine                      threads  ms/step   vs node (same threads)');
   for (const r of rows) {
     const nodeRow = rows.find((x) => x.nf === r.nf && x.threads === r.threads && x.engine === 'onnxruntime-node');
@@ -106,9 +108,8 @@ async function main() {
   }
   const out = path.join(root, 'bench-results', 'browser-unet.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, chromium: browser.version?.() ?? null, rows }, null, 2)}\n`);
+  fs.writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, chromium: execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8' }).trim(), loadAverage: os.loadavg(), rows }, null, 2)}\n`);
   console.log(`→ ${path.relative(process.cwd(), out)}`);
-  void tf;
 }
 
 main().catch((err) => {
