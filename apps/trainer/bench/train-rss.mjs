@@ -1,16 +1,18 @@
 // Where a training run's resident memory goes, step by step: `srdiff train`'s loop (trainDiffusion,
 // from the build) on a small dataset, sampling every --every steps the process RSS split by kind of
-// mapping (/proc/self/smaps: the wasm heap's reservation, glibc's arenas, V8's heap, files), the JS
+// mapping (/proc/self/smaps: glibc's brk heap and thread arenas, other anonymous memory — V8's heap,
+// the wasm memory, large mallocs — and files), the JS
 // heap, external/ArrayBuffer memory, the tfjs tensor count and the wasm heap size, and sharp's
 // (libvips') operation cache. Switches isolate the suspects: --sharp-cache off, --ckpt-freq, --threads,
 // --prefetch, --engine tfjs|onnx (train.engine). Run after `npx nx build trainer`:
-//   node apps/trainer/bench/train-rss.mjs [--steps 2000] [--every 100] [--engine tfjs] [--sharp-cache on|off] [--json out.json]
+//   node --expose-gc apps/trainer/bench/train-rss.mjs [--steps 2000] [--every 100] [--engine tfjs] [--sharp-cache on|off] [--json out.json]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { tf } from '@srdiff/core';
+import v8 from 'node:v8';
+import { tf, writeNpy } from '@srdiff/core';
 import { buildDegradedDataset, bundledCleanImagesDir } from '@srdiff/data';
 import { TRAIN_OPTIONS_SCHEMA, loadOptions, trainDiffusion } from '../dist/index.mjs';
 
@@ -28,6 +30,10 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
     prefetch: { type: 'string', default: '2' },
     'ckpt-freq': { type: 'string', default: '200' },
+    'ch-mult': { type: 'string', default: '1,2' },
+    context: { type: 'string', default: 'off' },
+    'val-freq': { type: 'string', default: '0' },
+    'val-engine': { type: 'string', default: 'auto' },
     'sharp-cache': { type: 'string', default: 'on' },
     json: { type: 'string' },
   },
@@ -40,7 +46,7 @@ const MiB = 2 ** 20;
 
 /** Resident kB of the process by kind of mapping, from /proc/self/smaps (Linux). */
 function residentByKind() {
-  const out = { wasm: 0, brkHeap: 0, arenas: 0, otherAnon: 0, files: 0 };
+  const out = { brkHeap: 0, arenas: 0, otherAnon: 0, files: 0 };
   let text;
   try {
     text = fs.readFileSync('/proc/self/smaps', 'utf8');
@@ -53,9 +59,7 @@ function residentByKind() {
     if (head) {
       const size = Number(BigInt(`0x${head[2]}`) - BigInt(`0x${head[1]}`));
       const name = head[3];
-      // V8 reserves wasm32 memories with guard regions: one mapping of ≥ 4 GiB.
-      if (size >= 4 * 2 ** 30) kind = 'wasm';
-      else if (name === '[heap]') kind = 'brkHeap';
+      if (name === '[heap]') kind = 'brkHeap';
       // glibc's per-thread malloc arenas are 64 MiB reservations (HEAP_MAX_SIZE on 64-bit).
       else if (!name && size === 64 * MiB) kind = 'arenas';
       else if (name && !name.startsWith('[')) kind = 'files';
@@ -76,6 +80,8 @@ function wasmHeapMiB() {
 }
 
 function sample(step) {
+  // With --expose-gc, a full collection first: the JS heap figures are then live data, not GC timing.
+  globalThis.gc?.();
   const m = process.memoryUsage();
   const t = tf.memory();
   const cache = sharp.cache();
@@ -83,10 +89,13 @@ function sample(step) {
     step,
     rssMiB: +(m.rss / MiB).toFixed(1),
     heapUsedMiB: +(m.heapUsed / MiB).toFixed(1),
+    heapTotalMiB: +(m.heapTotal / MiB).toFixed(1),
     externalMiB: +(m.external / MiB).toFixed(1),
     arrayBuffersMiB: +(m.arrayBuffers / MiB).toFixed(1),
     tensors: t.numTensors,
     wasmHeapMiB: wasmHeapMiB(),
+    // V8's committed size per heap space: which one grows when heapTotal does.
+    ...Object.fromEntries(v8.getHeapSpaceStatistics().map((sp) => [`v8_${sp.space_name}MiB`, +(sp.space_size / MiB).toFixed(1)])),
     sharpCacheMiB: +(cache.memory.current).toFixed(1),
     ...Object.fromEntries(Object.entries(residentByKind() ?? {}).map(([k, v]) => [`${k}MiB`, v])),
   };
@@ -95,15 +104,33 @@ function sample(step) {
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'srdiff-rss-'));
 try {
   const data = path.join(tmp, 'data');
-  await buildDegradedDataset(bundledCleanImagesDir(), data, { tasks: ['rainy', 'hazy'], perImage: 2, patchSize: 64, valFraction: 0, seed: 3 });
+  const valFreq = Number(values['val-freq']);
+  await buildDegradedDataset(bundledCleanImagesDir(), data, { tasks: ['rainy', 'hazy'], perImage: 2, patchSize: 64, valFraction: valFreq ? 0.25 : 0, seed: 3 });
+  const useContext = values.context === 'on';
+  if (useContext) {
+    // Random 16-wide "embeddings" (the memory question does not depend on their meaning).
+    for (const phase of ['train', 'val']) {
+      for (const task of ['rainy', 'hazy']) {
+        const lq = path.join(data, phase, task, 'LQ');
+        if (!fs.existsSync(lq)) continue;
+        for (const f of fs.readdirSync(lq)) {
+          await writeNpy(path.join(data, phase, task, 'RestoreCLS', f.replace(/\.png$/, '.npy')), { shape: [16], data: Float32Array.from({ length: 16 }, (_, i) => Math.sin(i + f.length)) });
+        }
+      }
+    }
+  }
   const { options } = loadOptions(TRAIN_OPTIONS_SCHEMA, undefined, {
     name: 'rss',
     backend: 'wasm',
-    sde: { T: 20 },
-    datasets: { train: { dataroot: data, batch_size: Number(values.batch), patch_size: Number(values.patch), n_workers: Number(values.prefetch) } },
-    network_G: { setting: { nf: Number(values.nf), ch_mult: [1, 2], context_dim: 16, use_image_context: false } },
+    engine: values['val-engine'],
+    sde: { T: 20, sample_T: 4 },
+    datasets: {
+      train: { dataroot: data, batch_size: Number(values.batch), patch_size: Number(values.patch), n_workers: Number(values.prefetch) },
+      ...(valFreq ? { val: { dataroot: data, max_images: 4 } } : {}),
+    },
+    network_G: { setting: { nf: Number(values.nf), ch_mult: values['ch-mult'].split(',').map(Number), context_dim: 16, use_image_context: useContext } },
     path: { experiments_root: path.join(tmp, 'run') },
-    train: { niter: STEPS, lr_G: 1e-4, threads: Number(values.threads), ema_update_every: 10, engine: values.engine },
+    train: { niter: STEPS, lr_G: 1e-4, threads: Number(values.threads), ema_update_every: 10, engine: values.engine, val_freq: valFreq || STEPS + 1 },
     logger: { print_freq: 50, save_checkpoint_freq: Number(values['ckpt-freq']) },
   });
   const rows = [];
@@ -115,7 +142,7 @@ try {
       if (e.type === 'step' && e.step % EVERY === 0) {
         rows.push(sample(e.step));
         const r = rows[rows.length - 1];
-        process.stderr.write(`step ${r.step}: rss ${r.rssMiB} MiB (wasm ${r.wasmMiB}, brk ${r.brkHeapMiB}, arenas ${r.arenasMiB}, other anon ${r.otherAnonMiB}), heap ${r.heapUsedMiB}, external ${r.externalMiB}, tensors ${r.tensors}, wasm heap ${r.wasmHeapMiB}, sharp cache ${r.sharpCacheMiB}\n`);
+        process.stderr.write(`step ${r.step}: rss ${r.rssMiB} MiB (brk ${r.brkHeapMiB}, arenas ${r.arenasMiB}, other anon ${r.otherAnonMiB}, files ${r.filesMiB}), JS heap ${r.heapUsedMiB}/${r.heapTotalMiB}, external ${r.externalMiB}, tensors ${r.tensors}, wasm heap ${r.wasmHeapMiB}\n`);
       }
     },
   });
