@@ -103,6 +103,11 @@ test('test writes per-image metrics (finite) and restored images; restore handle
   expect(fs.readFileSync(path.join(results, 'test', 'metrics.csv'), 'utf8').split('\n')[0]).toBe('task,name,psnr,ssim,psnr_y,ssim_y,lq_psnr,lq_ssim,lq_psnr_y,lq_ssim_y');
   expect(lines.join('\n')).toMatch(/single sample per image/);
 
+  // --data replaces the sets of an options file: a run's options.yml lists train and val.
+  const fromRun = path.join(tmp, 'results-from-run-options');
+  expect(await cli(['test', '-opt', path.join(runDir, 'options.yml'), '--model', runDir, '--data', data, '--steps', '2', '--max-images', '1', '--out', fromRun, '--engine', 'tfjs'])).toBe(0);
+  expect(fs.readdirSync(fromRun).sort()).toEqual(['test']);
+
   const lq = path.join(data, 'val', 'hazy', 'LQ', fs.readdirSync(path.join(data, 'val', 'hazy', 'LQ'))[0]!);
   const outDir = path.join(tmp, 'restored');
   expect(await cli(['restore', lq, '--model', runDir, '--steps', '2', '--out', outDir, '--engine', 'tfjs', '--tile', '24', '--overlap', '8'])).toBe(0);

@@ -58,7 +58,8 @@ export const testCommand: Command = {
     warnings.forEach((w) => log(`warning: ${w}`));
     checkRunName(options.name, flags.opt as string | undefined);
     if (!options.path.pretrain_model_G) throw new UsageError('no model: pass --model <run folder|checkpoint|weights> or set path.pretrain_model_G', 'test');
-    const sets = Object.entries(options.datasets);
+    // --data tests that folder alone, even when the options file (a run's options.yml, say) lists its own sets.
+    const sets = flags.data ? [['test', options.datasets.test!] as const] : Object.entries(options.datasets);
     if (!sets.length) throw new UsageError('no test data: pass --data <root> or define datasets.<name> with dataroot or dataroot_LQ/dataroot_GT', 'test');
     const backend = await selectBackend(options.backend);
     const model = await resolveUnetModel(options.path.pretrain_model_G, raw.network_G ? options.network_G.setting : undefined);
