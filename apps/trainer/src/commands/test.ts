@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { removeStaleTemporaries, selectBackend } from '@srdiff/core';
 import { UsageError } from '../cli/args';
@@ -9,7 +8,7 @@ import { TEST_OPTIONS_SCHEMA, type TestOptions } from '../options/test-options';
 import { datasetSource, openDataset, taskDirs, type Phase } from '../pipeline/dataset';
 import { checkVlmAgainstRecord, prepareLqEmbeddings } from '../pipeline/vlm';
 import { resolveUnetModel } from '../pipeline/resolve-model';
-import { createEngine, onnxCachePath } from '../restore/engine';
+import { createEngine, writableCache } from '../restore/engine';
 import { evaluateDataset, type DatasetEvaluation } from '../restore/evaluate-dataset';
 import { writeEvaluationFiles } from '../restore/metrics-files';
 import { checkPixelLimit, MAX_PIXELS_FLAG, maxPixelsFrom } from '../restore/pixel-limit';
@@ -121,14 +120,4 @@ export function reportEvaluation(name: string, e: DatasetEvaluation, crop: numbe
     `${name}: ${protocol}; crop border ${crop}; ${e.seconds.toFixed(0)} s`,
     formatTable(['task', 'images', 'PSNR LQ', 'PSNR restored', 'SSIM LQ', 'SSIM restored', 'PSNR-Y', 'SSIM-Y'], rows),
   ].join('\n');
-}
-
-/** The ONNX cache beside the weights when that folder is writable (else in memory). */
-export function writableCache(weightsFile: string): string | undefined {
-  try {
-    fs.accessSync(path.dirname(weightsFile), fs.constants.W_OK);
-    return onnxCachePath(weightsFile);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,7 +1,9 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { onnxRuntimeAvailable, type TensorDict } from '@srdiff/core';
 import type { Denoiser } from '@srdiff/sde';
 import { ConditionalUNet, OnnxUNet, ensureOnnxExport, unetDenoiser, unetToOnnxBytes, type UNetConfig } from '@srdiff/unet';
+import { assetsDir } from '../pipeline/models';
 
 /**
  * Where the UNet runs during sampling: `tfjs` (the training engine) or `onnx` (the same weights
@@ -60,3 +62,23 @@ export function onnxCachePath(weightsFile: string): string {
   return path.join(path.dirname(weightsFile), `${path.basename(weightsFile).replace(/\.(safetensors|ckpt)$/, '')}.onnx`);
 }
 
+/**
+ * The ONNX cache beside the weights when that folder is writable and is the user's own (else the
+ * graph is built in memory): never inside an installed package or this package's bundled assets,
+ * whose folders belong to npm and to the repository.
+ */
+export function writableCache(weightsFile: string): string | undefined {
+  const dir = path.resolve(path.dirname(weightsFile));
+  if (dir.split(path.sep).includes('node_modules') || isInside(dir, assetsDir())) return undefined;
+  try {
+    fs.accessSync(path.dirname(weightsFile), fs.constants.W_OK);
+    return onnxCachePath(weightsFile);
+  } catch {
+    return undefined;
+  }
+}
+
+const isInside = (dir: string, root: string) => {
+  const rel = path.relative(path.resolve(root), dir);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+};
