@@ -8,13 +8,13 @@ import { defaultSdeSection, samplingSde } from '../options/package-options';
 import { resolveUnetModel } from '../pipeline/resolve-model';
 import { SemanticContext } from '../pipeline/semantic-context';
 import { checkVlmAgainstRecord, readSrmEmbeddingOrigin } from '../pipeline/vlm';
+import { createEngine, writableCache } from '../restore/engine';
 import { nameFile } from '../restore/evaluate-dataset';
 import { planOutputs } from '../restore/output-names';
 import { checkPixelLimit, MAX_PIXELS_FLAG, maxPixelsFrom } from '../restore/pixel-limit';
 import { restoreImage } from '../restore/restore-image';
 import { Progress } from '../ui/progress';
 import { BACKEND_FLAG, ENGINE_FLAG } from './common';
-import { createEngine, writableCache } from '../restore/engine';
 
 /** Tile edge for large images: bounds memory (one tile in flight) while keeping the UNet's receptive field. */
 export const DEFAULT_TILE = 512;
