@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { readStateDictFile, serializeSafetensors, type TensorDict } from '@srdiff/core';
+import { readStateDictFile, serializeSafetensors } from '@srdiff/core';
 import { exportSrmOnnx, loadSrm } from '@srdiff/srm';
 import { resolveUnetConfig, unetToOnnxBytes, type UNetConfig } from '@srdiff/unet';
-import { detectVlmFamily, ModelFiles, type VlmFamily } from '@srdiff/vlm';
+import { ModelFiles, type VlmFamily } from '@srdiff/vlm';
 import { defaultSdeSection } from '../options/package-options';
 import type { TrainOptions } from '../options/train-options';
 import { resolveUnetModel } from './resolve-model';
@@ -148,9 +148,8 @@ async function exportContext(
   const family = embedder.family as VlmFamily;
   log?.(`VLM: ${describeVlm(embedder)}`);
   await embedder.dispose();
+  // openVlm chose the family from the model's config.json (detectVlmFamily); the files to copy follow it.
   const { model: located } = resolveVlmModel(vlmId, '--vlm');
-  const detected = await detectVlmFamily(located, { allowRemote: !options.offline });
-  if (detected.family !== family) throw new Error(`--vlm ${vlmId}: opened as ${family} but its config says ${detected.family}`);
   await copyVlmFiles(located, family, path.join(staging, VLM_FOLDER), options.offline ?? false);
   let srm: WebManifest['srm'] = null;
   if (srmPath) {
@@ -189,9 +188,7 @@ async function copyVlmFiles(model: string, family: VlmFamily, dir: string, offli
   if (!(await copy('vocab.txt', false)) && !(await copy('tokenizer.json', false))) throw new Error(`--vlm ${model}: no tokenizer vocabulary (vocab.txt or tokenizer.json)`);
   if (await copy('model.safetensors', false)) return;
   // A page reads safetensors only: a pytorch_model.bin (or shards) becomes one model.safetensors.
-  const stateDict: TensorDict = {};
   const bin = await files.get('pytorch_model.bin');
-  if (bin) Object.assign(stateDict, (await readStateDictFile(bin)).tensors);
-  else throw new Error(`--vlm ${model}: no model.safetensors or pytorch_model.bin (sharded checkpoints: convert them to one model.safetensors first)`);
-  fs.writeFileSync(path.join(dir, 'model.safetensors'), serializeSafetensors(stateDict, { format: 'pt' }));
+  if (!bin) throw new Error(`--vlm ${model}: no model.safetensors or pytorch_model.bin (sharded checkpoints: convert them to one model.safetensors first)`);
+  fs.writeFileSync(path.join(dir, 'model.safetensors'), serializeSafetensors((await readStateDictFile(bin)).tensors, { format: 'pt' }));
 }
