@@ -34,33 +34,33 @@ function maxAbs(a: Float32Array, b: Float32Array): number {
   return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 }
 
+type NodeEmbedder = { width: number; extract(files: string[]): Promise<Float32Array[]>; dispose(): Promise<void> };
+type WebEmbedder = { width: number; embed(images: ReturnType<typeof rgbFromImageData>[]): Promise<Float32Array[]>; dispose(): Promise<void> };
+
+/** The web embedder gives the Node embedder's vector for `image` (same width, within 1e-6); both are disposed. */
+async function expectSameEmbedding(node: NodeEmbedder, web: WebEmbedder, image: string): Promise<void> {
+  try {
+    expect(web.width).toBe(node.width);
+    const [want] = await node.extract([image]);
+    const [got] = await web.embed([rgbFromImageData(await imageData(image))]);
+    expect(maxAbs(got!, want!)).toBeLessThan(1e-6);
+  } finally {
+    await node.dispose();
+    await web.dispose();
+  }
+}
+
 describe('web embedders (the browser path) match the Node embedders', () => {
   it('WebBlipEmbedder: the BLIP position-0 state of the same image', async () => {
     const node = await createBlipEmbedder({ model: blipModel, allowRemote: false, threads: 1 });
     const web = await createWebBlipEmbedder({ files: folderSource(blipModel), id: 'tiny-blip', session: { threads: 1 } });
-    try {
-      expect(web.width).toBe(node.width);
-      const [want] = await node.extract([blipImage]);
-      const [got] = await web.embed([rgbFromImageData(await imageData(blipImage))]);
-      expect(maxAbs(got!, want!)).toBeLessThan(1e-6);
-    } finally {
-      await node.dispose();
-      await web.dispose();
-    }
+    await expectSameEmbedding(node, web, blipImage);
   });
 
   it('WebClipEmbedder: the CLIP image_embeds of the same image, files served by our fetch', async () => {
     const node = await createClipExtractor({ model: clipModel, allowRemote: false });
     const web = await createWebClipEmbedder({ files: folderSource(clipModel), id: 'tiny-clip' });
-    try {
-      expect(web.width).toBe(node.width);
-      const [want] = await node.extract([clipImage]);
-      const [got] = await web.embed([rgbFromImageData(await imageData(clipImage))]);
-      expect(maxAbs(got!, want!)).toBeLessThan(1e-6);
-    } finally {
-      await node.dispose();
-      await web.dispose();
-    }
+    await expectSameEmbedding(node, web, clipImage);
   });
 
   it('a missing file is an error naming the model and the file', async () => {
