@@ -1,3 +1,4 @@
+import type { SamplerMethod } from '@srdiff/sde';
 import type { UNetConfig } from '@srdiff/unet';
 
 /*
@@ -17,7 +18,7 @@ export interface WebManifest {
   source: string;
   unet: { file: string; format: 'onnx' | 'safetensors'; config: UNetConfig };
   /** The IR-SDE (the original's `sde` keys) and the default number of sampling steps. */
-  sde: { max_sigma: number; T: number; eps: number; schedule: string; sampling_mode: 'posterior' | 'sde' | 'ode'; steps: number };
+  sde: { max_sigma: number; T: number; eps: number; schedule: string; sampling_mode: SamplerMethod; steps: number };
   /** The VLM that embeds the degraded image (absent for a UNet without image context). */
   vlm: { family: 'clip' | 'blip'; id: string; folder: string; width: number } | null;
   /** The SRM that refines the embedding (absent when the UNet was trained on raw LQCLS embeddings). */

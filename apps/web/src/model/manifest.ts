@@ -1,3 +1,4 @@
+import { SAMPLER_METHODS } from '@srdiff/sde';
 import { WEB_MANIFEST_FILE, WEB_MANIFEST_FORMAT, type WebManifest } from '@srdiff/trainer/web-manifest';
 
 export type { WebManifest };
@@ -5,8 +6,6 @@ export type { WebManifest };
 /** The manifest format this app reads: what `srdiff export --web` writes (one definition, the exporter's). */
 export const MANIFEST_FORMAT = WEB_MANIFEST_FORMAT;
 export const MANIFEST_FILE = WEB_MANIFEST_FILE;
-
-const SAMPLERS = ['posterior', 'sde', 'ode'] as const;
 
 function fail(source: string, key: string, want: string, got: unknown): never {
   throw new Error(`${source}: "${key}" must be ${want}, got ${JSON.stringify(got)}`);
@@ -41,7 +40,7 @@ export function parseManifest(text: string, source: string): WebManifest {
   num(source, sde, 'eps', 'sde.', (v) => v > 0 && v < 1, 'a number in (0, 1)');
   num(source, sde, 'steps', 'sde.', (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
   if (typeof sde.schedule !== 'string') fail(source, 'sde.schedule', 'a schedule name', sde.schedule);
-  if (!SAMPLERS.includes(sde.sampling_mode as never)) fail(source, 'sde.sampling_mode', SAMPLERS.join(' | '), sde.sampling_mode);
+  if (!SAMPLER_METHODS.includes(sde.sampling_mode as never)) fail(source, 'sde.sampling_mode', SAMPLER_METHODS.join(' | '), sde.sampling_mode);
   const config = unet.config as Record<string, unknown>;
   const vlm = m.vlm as Record<string, unknown> | null | undefined;
   if (config.use_image_context) {
